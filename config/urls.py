@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from verity.core.api import api
+from verity.core.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("django-admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("verity.accounts.urls")),
+    path("", include("verity.knowledge.urls")),
+    path("", include("verity.search.urls")),
+]
