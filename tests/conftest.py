@@ -16,7 +16,6 @@ from verity.knowledge.models import Card, Collection
 # Playwright runs an event loop in the test thread; Django's ORM calls from the test body
 # are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-os.environ.setdefault("VERITY_TESTING", "1")
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -49,7 +48,8 @@ def _clear_cache(db: None) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _jobs_inline(settings: object) -> None:
+def _fast_test_settings(settings: object) -> None:
+    # Jobs run at commit time, so tests see their effects without a worker.
     settings.VERITY_RUN_JOBS_INLINE = True  # type: ignore[attr-defined]
 
 
@@ -75,7 +75,9 @@ def cast(db: None) -> Cast:
     sales_collection = services.collection_create(user=admin, name="Sales Playbook")
     support_collection = services.collection_create(user=admin, name="Support Runbooks")
     for collection in (sales_collection, support_collection):
-        services.collection_grant(user=admin, collection=collection, group=enablement, role="curate")
+        services.collection_grant(
+            user=admin, collection=collection, group=enablement, role="curate"
+        )
     services.collection_grant(user=admin, collection=sales_collection, group=sales, role="read")
     services.collection_grant(user=admin, collection=sales_collection, group=authors, role="author")
     services.collection_grant(user=admin, collection=support_collection, group=support, role="read")
@@ -114,7 +116,7 @@ def cast(db: None) -> Cast:
     )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     """Drive Debian's Chromium; Playwright's own browser download cannot work offline."""
     return {

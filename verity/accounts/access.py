@@ -83,7 +83,7 @@ def has_role(user: AnyUser, collection: Collection, role: str) -> bool:
 
 
 def get_collection_for(user: AnyUser, role: str = AccessRole.READ, **lookup: Any) -> Collection:
-    """The collection, or 404 if it cannot be read, or 403 if it is readable but `role` is missing."""
+    """The collection; 404 if it cannot be read, 403 if readable but `role` is missing."""
     collection = collections_for(user).filter(**lookup).first()
     if collection is None:
         raise Http404("No such collection")

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from verity.accounts import access
 from verity.accounts.models import ApiToken, Group, JobFunction, SiteRole, User, hash_token
@@ -23,17 +24,27 @@ def clean_email(email: str) -> str:
     try:
         validate_email(email)
     except ValidationError:
-        raise ValidationError({"email": f"“{email}” is not a valid email address."}) from None
+        raise ValidationError(
+            {"email": _("“%(email)s” is not a valid email address.") % {"email": email}}
+        ) from None
     return email
 
 
 def _check_choices(job_function: str | None, site_role: str | None) -> None:
     if job_function is not None and job_function not in JobFunction.values:
         raise ValidationError(
-            {"job_function": f"Job function must be one of {', '.join(JobFunction.values)}."}
+            {
+                "job_function": _("Job function must be one of %(choices)s.")
+                % {"choices": ", ".join(JobFunction.values)}
+            }
         )
     if site_role is not None and site_role not in SiteRole.values:
-        raise ValidationError({"site_role": f"Site role must be one of {', '.join(SiteRole.values)}."})
+        raise ValidationError(
+            {
+                "site_role": _("Site role must be one of %(choices)s.")
+                % {"choices": ", ".join(SiteRole.values)}
+            }
+        )
 
 
 def _check_manager(user: User | None, manager: User | None) -> None:
@@ -41,7 +52,9 @@ def _check_manager(user: User | None, manager: User | None) -> None:
     cursor = manager
     while cursor is not None:
         if user is not None and cursor.pk == user.pk:
-            raise ValidationError({"manager": "A person cannot report to themselves, even indirectly."})
+            raise ValidationError(
+                {"manager": _("A person cannot report to themselves, even indirectly.")}
+            )
         if cursor.pk in seen:
             break
         seen.add(cursor.pk)
@@ -66,7 +79,7 @@ def user_create(
         access.require_site_admin(actor)
     email = clean_email(email)
     if User.objects.filter(email__iexact=email).exists():
-        raise ValidationError({"email": f"Someone already uses {email}."})
+        raise ValidationError({"email": _("Someone already uses %(email)s.") % {"email": email}})
     _check_choices(job_function, site_role)
     user = User.objects.create_user(
         email,
@@ -84,22 +97,34 @@ def user_create(
 
 @transaction.atomic
 def user_update(*, actor: User, user: User, **changes: Any) -> User:
-    access.require(actor.is_site_admin or (actor.pk == user.pk and set(changes) <= {"name", "language"}))
+    access.require(
+        actor.is_site_admin or (actor.pk == user.pk and set(changes) <= {"name", "language"})
+    )
     if "email" in changes:
         email = clean_email(changes["email"])
         if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
-            raise ValidationError({"email": f"Someone already uses {email}."})
+            raise ValidationError(
+                {"email": _("Someone already uses %(email)s.") % {"email": email}}
+            )
         user.email = email
     _check_choices(changes.get("job_function"), changes.get("site_role"))
     if "manager" in changes:
         _check_manager(user, changes["manager"])
-    for field in ("name", "job_function", "site_role", "manager", "hire_date", "language", "is_active"):
+    for field in (
+        "name",
+        "job_function",
+        "site_role",
+        "manager",
+        "hire_date",
+        "language",
+        "is_active",
+    ):
         if field in changes:
             setattr(user, field, changes[field])
     if "site_role" in changes:
         user.is_staff = user.site_role == SiteRole.ADMIN
     if "language" in changes and user.language not in ("", "en", "ru"):
-        raise ValidationError({"language": "Language must be en or ru."})
+        raise ValidationError({"language": _("Language must be en or ru.")})
     user.save()
     return user
 
@@ -109,21 +134,27 @@ def group_create(*, actor: User, name: str, description: str = "") -> Group:
     access.require_site_admin(actor)
     name = " ".join((name or "").split())
     if not name:
-        raise ValidationError({"name": "A group needs a name."})
+        raise ValidationError({"name": _("A group needs a name.")})
     if Group.objects.filter(name__iexact=name).exists():
-        raise ValidationError({"name": f"A group named “{name}” already exists."})
+        raise ValidationError(
+            {"name": _("A group named “%(name)s” already exists.") % {"name": name}}
+        )
     return Group.objects.create(name=name, description=description or "")
 
 
 @transaction.atomic
-def group_update(*, actor: User, group: Group, name: str = UNSET, description: str = UNSET) -> Group:
+def group_update(
+    *, actor: User, group: Group, name: str = UNSET, description: str = UNSET
+) -> Group:
     access.require_site_admin(actor)
     if name is not UNSET:
         name = " ".join((name or "").split())
         if not name:
-            raise ValidationError({"name": "A group needs a name."})
+            raise ValidationError({"name": _("A group needs a name.")})
         if Group.objects.filter(name__iexact=name).exclude(pk=group.pk).exists():
-            raise ValidationError({"name": f"A group named “{name}” already exists."})
+            raise ValidationError(
+                {"name": _("A group named “%(name)s” already exists.") % {"name": name}}
+            )
         group.name = name
     if description is not UNSET:
         group.description = description or ""
@@ -163,16 +194,16 @@ def token_authenticate(raw: str) -> User | None:
 
 
 def token_revoke(*, user: User, token_id: int) -> None:
-    deleted, _ = ApiToken.objects.filter(pk=token_id, user=user).delete()
+    deleted, _details = ApiToken.objects.filter(pk=token_id, user=user).delete()
     if not deleted:
-        raise ValidationError({"token": "No such token."})
+        raise ValidationError({"token": _("No such token.")})
 
 
 # ---------------------------------------------------------------- login throttling
 
 
 def _parse_rate(rate: str) -> tuple[int, int]:
-    count, _, period = rate.partition("/")
+    count, _slash, period = rate.partition("/")
     units = {"s": 1, "m": 60, "h": 3600}
     number = int(period[:-1] or 1) if period[-1] in units else int(period)
     seconds = number * units.get(period[-1], 1)
@@ -181,7 +212,7 @@ def _parse_rate(rate: str) -> tuple[int, int]:
 
 def login_attempt_allowed(email: str, ip: str, rate: str) -> bool:
     """Count failed attempts per email and per IP in the shared cache."""
-    limit, window = _parse_rate(rate)
+    limit, _window = _parse_rate(rate)
     for key in (f"login:email:{email.lower()}", f"login:ip:{ip}"):
         if (cache.get(key) or 0) >= limit:
             return False
@@ -189,7 +220,7 @@ def login_attempt_allowed(email: str, ip: str, rate: str) -> bool:
 
 
 def login_attempt_failed(email: str, ip: str, rate: str) -> None:
-    _, window = _parse_rate(rate)
+    _limit, window = _parse_rate(rate)
     for key in (f"login:email:{email.lower()}", f"login:ip:{ip}"):
         cache.add(key, 0, window)
         try:

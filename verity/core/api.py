@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
 from verity.accounts.services import token_authenticate
+from verity.knowledge.services import StaleVersion
 
 
 class BearerToken(HttpBearer):
@@ -26,7 +30,15 @@ class BearerToken(HttpBearer):
 class SessionAuth(APIKeyCookie):
     """The web UI's own session (with CSRF on unsafe methods), so htmx can use the API too."""
 
-    param_name = "sessionid"
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # Without a signed-in session there is nothing to forge: skip the CSRF check so that
+        # a request with no (or a wrong) token is answered 401, not "CSRF check failed".
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return super()._get_key(request)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = getattr(request, "user", None)
@@ -42,7 +54,9 @@ api = NinjaAPI(
 )
 
 
-def _error(request: HttpRequest, status: int, detail: str, errors: list[dict[str, Any]] | None = None) -> HttpResponse:
+def _error(
+    request: HttpRequest, status: int, detail: str, errors: list[dict[str, Any]] | None = None
+) -> HttpResponse:
     body: dict[str, Any] = {"detail": detail}
     if errors is not None:
         body["errors"] = errors
@@ -51,6 +65,7 @@ def _error(request: HttpRequest, status: int, detail: str, errors: list[dict[str
 
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors: list[dict[str, Any]]
     if hasattr(exc, "error_dict"):
         errors = [
             {"field": field, "message": " ".join(str(m) for e in errs for m in e.messages)}
@@ -65,24 +80,56 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
 def on_schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     errors = []
     for err in exc.errors:
-        loc = [str(part) for part in err.get("loc", []) if part not in ("body", "payload", "query", "path")]
+        loc = [
+            str(part)
+            for part in err.get("loc", [])
+            if part not in ("body", "payload", "query", "path")
+        ]
         errors.append({"field": ".".join(loc) or None, "message": err.get("msg", "invalid")})
     return _error(request, 422, "; ".join(f"{e['field']}: {e['message']}" for e in errors), errors)
 
 
+@api.exception_handler(StaleVersion)
+def on_stale_version(request: HttpRequest, exc: StaleVersion) -> HttpResponse:
+    """Optimistic concurrency: the edit was based on an old version and nothing was written."""
+    body = {
+        "detail": _(
+            "The card has changed since you read it (now version %(version)s). "
+            "Reload it, reapply your change and send the new version."
+        )
+        % {"version": exc.current},
+        "current_version": exc.current,
+    }
+    return api.create_response(request, body, status=409)
+
+
+@api.exception_handler(IntegrityError)
+def on_conflict(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
+    # Two requests raced for the same unique value; the loser gets a conflict, not a 500.
+    return _error(request, 409, _("This conflicts with data saved at the same moment; try again."))
+
+
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return _error(request, 404, "Not found.")
+    return _error(request, 404, _("Not found."))
 
 
 @api.exception_handler(PermissionDenied)
 def on_forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    return _error(request, 403, str(exc) or "You do not have permission to do this.")
+    return _error(request, 403, str(exc) or _("You do not have permission to do this."))
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400 and str(exc.message).startswith("Cannot parse request body"):
+        message = _("The request body is not valid JSON.")
+        return _error(request, 400, message, [{"field": None, "message": message}])
+    return _error(request, exc.status_code, str(exc.message))
 
 
 @api.exception_handler(AuthenticationError)
 def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return _error(request, 401, "Authentication required: send Authorization: Bearer <token>.")
+    return _error(request, 401, _("Authentication required: send Authorization: Bearer <token>."))
 
 
 def register_routers() -> None:

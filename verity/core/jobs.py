@@ -61,7 +61,7 @@ def periodic(name: str, every: timedelta) -> Callable[[JobFunc], JobFunc]:
 
 
 def enqueue(name: str, run_after_seconds: float = 0, **payload: Any) -> None:
-    """Queue a job once the surrounding transaction commits (nothing runs for a rolled-back write)."""
+    """Queue a job once the surrounding transaction commits (none for a rolled-back write)."""
     if name not in _registry:
         raise KeyError(f"unknown job {name!r}")
 

@@ -15,3 +15,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception as exc:
         return JsonResponse({"status": "error", "database": str(exc)[:200]}, status=503)
     return JsonResponse({"status": "ok", "database": connection.vendor})
+
+
+def api_not_found(request: HttpRequest) -> JsonResponse:
+    """Unknown paths under /api answer in JSON like the rest of the API, not an HTML page."""
+    return JsonResponse({"detail": "Not found."}, status=404)

@@ -46,7 +46,9 @@ class Collection(models.Model):
     slug = models.SlugField(_("slug"), max_length=120, unique=True)
     description = models.TextField(_("description"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    groups = models.ManyToManyField(Group, through="CollectionAccess", related_name="collections")
+    groups: models.ManyToManyField[Group, CollectionAccess] = models.ManyToManyField(
+        Group, through="CollectionAccess", related_name="collections"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -111,7 +113,9 @@ class Card(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_cards"
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="cards")
-    folders = models.ManyToManyField(Folder, through="CardFolder", related_name="cards", blank=True)
+    folders: models.ManyToManyField[Folder, CardFolder] = models.ManyToManyField(
+        Folder, through="CardFolder", related_name="cards", blank=True
+    )
 
     verifier_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -195,6 +199,9 @@ class CardFolder(models.Model):
             models.UniqueConstraint(fields=["card", "folder"], name="card_once_per_folder")
         ]
 
+    def __str__(self) -> str:
+        return f"card {self.card_id} in folder {self.folder_id}"
+
 
 class CardVersion(models.Model):
     """A snapshot taken on every save: number, who, when, what changed."""
@@ -237,6 +244,9 @@ class Favorite(models.Model):
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["user", "card"], name="favorite_once")]
 
+    def __str__(self) -> str:
+        return f"user {self.user_id} ♥ card {self.card_id}"
+
 
 class Flag(models.Model):
     """Someone reported a card as outdated; open until the card is verified again."""
@@ -252,3 +262,6 @@ class Flag(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"flag on card {self.card_id}: {self.comment[:40]}"

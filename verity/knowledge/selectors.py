@@ -128,3 +128,120 @@ def version_diff(card: Card, number: int, against: int | None = None) -> Version
         title_changed=older is not None and older.title != newer.title,
         lines=lines,
     )
+
+
+# ---------------------------------------------------------------- reads for the web pages
+
+
+def recently_updated(user: Any, limit: int = 8) -> list[Card]:
+    return list(card_list(user).order_by("-updated_at", "-pk")[:limit])
+
+
+def favourite_cards(user: Any, limit: int | None = None) -> QuerySet[Card]:
+    from verity.knowledge.models import Favorite
+
+    mine = Favorite.objects.filter(user_id=user.pk).values("card_id")
+    cards = card_list(user).filter(pk__in=mine).order_by("title")
+    return cards[:limit] if limit else cards
+
+
+def is_favourite(user: Any, card: Card) -> bool:
+    return card.favorited_by.filter(user_id=user.pk).exists()
+
+
+@dataclass
+class FolderNode:
+    folder: Any
+    children: list[FolderNode]
+    depth: int
+    first: bool
+    last: bool
+
+
+def folder_tree(collection: Collection) -> list[FolderNode]:
+    """The collection's folders as an ordered tree, read in one query."""
+    from verity.knowledge.models import Folder
+
+    by_parent: dict[int | None, list[Folder]] = {}
+    for folder in Folder.objects.filter(collection=collection).order_by("position", "name", "pk"):
+        by_parent.setdefault(folder.parent_id, []).append(folder)
+
+    def build(parent_id: int | None, depth: int) -> list[FolderNode]:
+        siblings = by_parent.get(parent_id, [])
+        return [
+            FolderNode(
+                folder=f,
+                children=build(f.pk, depth + 1),
+                depth=depth,
+                first=i == 0,
+                last=i == len(siblings) - 1,
+            )
+            for i, f in enumerate(siblings)
+        ]
+
+    return build(None, 0)
+
+
+def flatten_tree(nodes: list[FolderNode]) -> list[FolderNode]:
+    flat: list[FolderNode] = []
+    for node in nodes:
+        flat.append(node)
+        flat.extend(flatten_tree(node.children))
+    return flat
+
+
+def folder_path(folder: Any) -> list[Any]:
+    """The folder and its ancestors, outermost first."""
+    path = [folder]
+    while path[0].parent_id is not None:
+        path.insert(0, path[0].parent)
+    return path
+
+
+def collection_cards(user: Any, collection: Collection) -> QuerySet[Card]:
+    return card_list(user).filter(collection=collection).order_by("title", "pk")
+
+
+def folder_cards(user: Any, folder: Any) -> QuerySet[Card]:
+    """The readable cards of a folder, in the curator's order."""
+    from django.db.models import OuterRef, Subquery
+
+    from verity.knowledge.models import CardFolder
+
+    position = CardFolder.objects.filter(folder=folder, card=OuterRef("pk")).values("position")[:1]
+    return (
+        card_list(user)
+        .filter(folder_links__folder=folder)
+        .annotate(folder_position=Subquery(position))
+        .order_by("folder_position", "pk")
+    )
+
+
+def archived_cards(user: Any, collection: Collection) -> QuerySet[Card]:
+    return (
+        access.cards_for(user, include_archived=True)
+        .filter(collection=collection, archived_at__isnull=False)
+        .select_related(*CARD_LIST_RELATED)
+        .order_by("-archived_at")
+    )
+
+
+def card_versions(card: Card) -> QuerySet[CardVersion]:
+    return card.versions.select_related("author").order_by("-number")
+
+
+def tags_in_use(user: Any, limit: int = 60) -> list[str]:
+    from verity.knowledge.models import Tag
+
+    readable = access.cards_for(user).values("pk")
+    return list(
+        Tag.objects.filter(cards__in=readable).values_list("name", flat=True).distinct()[:limit]
+    )
+
+
+def verifier_choices() -> tuple[list[User], list[Group]]:
+    """Everyone who may be named verifier: active people and all groups."""
+    return (
+        list(User.objects.filter(is_active=True).order_by("name", "email")),
+        list(Group.objects.order_by("name")),
+    )

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from verity.accounts import access
 from verity.accounts.models import Group, User
@@ -39,7 +40,10 @@ class StaleVersion(Exception):
     """The edit was based on an older version than the one stored: nothing was written."""
 
     def __init__(self, current: int) -> None:
-        super().__init__(f"The card has changed since version you edited (now version {current}).")
+        super().__init__(
+            _("Someone saved this card after you opened it (it is now version %(current)s).")
+            % {"current": current}
+        )
         self.current = current
 
 
@@ -62,20 +66,24 @@ def clean_tags(names: Iterable[str]) -> list[str]:
         if not name:
             continue
         if len(name) > 60:
-            raise ValidationError({"tags": f"Tag “{name[:20]}…” is longer than 60 characters."})
+            raise ValidationError(
+                {"tags": _("Tag “%(name)s…” is longer than 60 characters.") % {"name": name[:20]}}
+            )
         if name not in cleaned:
             cleaned.append(name)
     if len(cleaned) > MAX_TAGS:
-        raise ValidationError({"tags": f"A card can have at most {MAX_TAGS} tags."})
+        raise ValidationError(
+            {"tags": _("A card can have at most %(max_tags)s tags.") % {"max_tags": MAX_TAGS}}
+        )
     return cleaned
 
 
 def clean_title(title: str) -> str:
     title = " ".join((title or "").split())
     if not title:
-        raise ValidationError({"title": "A card needs a title."})
+        raise ValidationError({"title": _("A card needs a title.")})
     if len(title) > 300:
-        raise ValidationError({"title": "The title is longer than 300 characters."})
+        raise ValidationError({"title": _("The title is longer than 300 characters.")})
     return title
 
 
@@ -85,27 +93,35 @@ def clean_interval(days: int | None) -> int | None:
     if days not in VERIFICATION_INTERVALS:
         allowed = ", ".join(str(d) for d in VERIFICATION_INTERVALS)
         raise ValidationError(
-            {"verification_interval_days": f"Choose {allowed} days, or none for never."}
+            {
+                "verification_interval_days": _("Choose %(allowed)s days, or none for never.")
+                % {"allowed": allowed}
+            }
         )
     return days
 
 
 def clean_folders(collection: Collection, folder_ids: Iterable[int]) -> list[int]:
     ids = list(dict.fromkeys(int(f) for f in folder_ids))
-    found = set(Folder.objects.filter(collection=collection, pk__in=ids).values_list("pk", flat=True))
+    found = set(
+        Folder.objects.filter(collection=collection, pk__in=ids).values_list("pk", flat=True)
+    )
     missing = [f for f in ids if f not in found]
     if missing:
         raise ValidationError(
-            {"folders": f"Folder(s) {missing} do not exist in collection “{collection.name}”."}
+            {
+                "folders": _("Folder(s) %(missing)s do not exist in collection “%(collection)s”.")
+                % {"missing": missing, "collection": collection.name}
+            }
         )
     return ids
 
 
 def clean_verifier(user: User | None, group: Group | None) -> None:
     if user is not None and group is not None:
-        raise ValidationError({"verifier": "A card has one verifier: a person or a group."})
+        raise ValidationError({"verifier": _("A card has one verifier: a person or a group.")})
     if user is not None and not user.is_active:
-        raise ValidationError({"verifier": "The verifier's account is deactivated."})
+        raise ValidationError({"verifier": _("The verifier's account is deactivated.")})
 
 
 def clean_external_id(external_id: str | None, card: Card | None = None) -> str | None:
@@ -116,7 +132,12 @@ def clean_external_id(external_id: str | None, card: Card | None = None) -> str 
     if card is not None:
         clash = clash.exclude(pk=card.pk)
     if clash.exists():
-        raise ValidationError({"external_id": f"Another card already has external id “{external_id}”."})
+        raise ValidationError(
+            {
+                "external_id": _("Another card already has external id “%(external_id)s”.")
+                % {"external_id": external_id}
+            }
+        )
     return external_id
 
 
@@ -143,7 +164,7 @@ def _set_folders(card: Card, folder_ids: Sequence[int]) -> None:
 def _set_tags(card: Card, names: Sequence[str]) -> None:
     tags = []
     for name in names:
-        tag, _ = Tag.objects.get_or_create(name=name)
+        tag, _created = Tag.objects.get_or_create(name=name)
         tags.append(tag)
     card.tags.set(tags)
 
@@ -294,7 +315,7 @@ def card_update(
             new_user = None
         clean_verifier(new_user, new_group)
         if new_user is None and new_group is None:
-            raise ValidationError({"verifier": "Every card needs a verifier."})
+            raise ValidationError({"verifier": _("Every card needs a verifier.")})
         if (getattr(new_user, "pk", None), getattr(new_group, "pk", None)) != (
             card.verifier_user_id,
             card.verifier_group_id,
@@ -319,10 +340,14 @@ def card_update(
 
 
 @transaction.atomic
-def card_restore_version(*, user: User, card: Card, number: int, expected_version: int | None) -> Card:
+def card_restore_version(
+    *, user: User, card: Card, number: int, expected_version: int | None
+) -> Card:
     old = CardVersion.objects.filter(card=card, number=number).first()
     if old is None:
-        raise ValidationError({"version": f"Version {number} does not exist."})
+        raise ValidationError(
+            {"version": _("Version %(number)s does not exist.") % {"number": number}}
+        )
     folder_ids: Any = UNSET
     if old.collection_id_at_version == card.collection_id:
         folder_ids = list(
@@ -359,7 +384,9 @@ def _verify(card: Card, user: User, now: datetime) -> None:
             "next_verification_at",
         ]
     )
-    Flag.objects.filter(card=card, resolved_at__isnull=True).update(resolved_at=now, resolved_by=user)
+    Flag.objects.filter(card=card, resolved_at__isnull=True).update(
+        resolved_at=now, resolved_by=user
+    )
 
 
 @transaction.atomic
@@ -368,7 +395,7 @@ def card_verify(*, user: User, card: Card) -> Card:
     card = Card.objects.select_for_update().select_related("collection").get(pk=card.pk)
     access.require(access.can_verify(user, card))
     if card.archived_at is not None:
-        raise ValidationError({"card": "An archived card cannot be verified; restore it first."})
+        raise ValidationError({"card": _("An archived card cannot be verified; restore it first.")})
     _verify(card, user, timezone.now())
     return card
 
@@ -379,12 +406,14 @@ def card_flag(*, user: User, card: Card, comment: str) -> Flag:
     card = access.get_card_for(user, card.pk, include_archived=False)
     comment = (comment or "").strip()
     if not comment:
-        raise ValidationError({"comment": "Say what is outdated, so the verifier can fix it."})
+        raise ValidationError({"comment": _("Say what is outdated, so the verifier can fix it.")})
     if len(comment) > 2000:
-        raise ValidationError({"comment": "Keep the comment under 2,000 characters."})
+        raise ValidationError({"comment": _("Keep the comment under 2,000 characters.")})
     flag = Flag.objects.create(card=card, user=user, comment=comment)
     _mark_needs_verification(card, VerificationReason.FLAGGED, timezone.now())
-    card.save(update_fields=["verification_state", "verification_reason", "needs_verification_since"])
+    card.save(
+        update_fields=["verification_state", "verification_reason", "needs_verification_since"]
+    )
     jobs.enqueue("knowledge.notify_flag", flag_id=flag.pk)
     return flag
 
@@ -423,9 +452,11 @@ def favorite_set(*, user: User, card: Card, on: bool) -> bool:
 
 def _curatable(user: User, card_ids: Iterable[int]) -> list[Card]:
     ids = list(dict.fromkeys(int(i) for i in card_ids))
-    cards = list(access.cards_for(user, AccessRole.CURATE).filter(pk__in=ids).select_related("collection"))
+    cards = list(
+        access.cards_for(user, AccessRole.CURATE).filter(pk__in=ids).select_related("collection")
+    )
     if len(cards) != len(ids):
-        raise PermissionDenied("You can only change cards in collections you curate.")
+        raise PermissionDenied(_("You can only change cards in collections you curate."))
     return cards
 
 
@@ -489,9 +520,11 @@ def collection_create(*, user: User, name: str, description: str = "") -> Collec
     access.require_site_admin(user)
     name = " ".join((name or "").split())
     if not name:
-        raise ValidationError({"name": "A collection needs a name."})
+        raise ValidationError({"name": _("A collection needs a name.")})
     if Collection.objects.filter(name__iexact=name).exists():
-        raise ValidationError({"name": f"A collection named “{name}” already exists."})
+        raise ValidationError(
+            {"name": _("A collection named “%(name)s” already exists.") % {"name": name}}
+        )
     base = slugify(name, allow_unicode=False) or "collection"
     slug, n = base, 2
     while Collection.objects.filter(slug=slug).exists():
@@ -507,9 +540,11 @@ def collection_update(
     if name is not UNSET:
         name = " ".join((name or "").split())
         if not name:
-            raise ValidationError({"name": "A collection needs a name."})
+            raise ValidationError({"name": _("A collection needs a name.")})
         if Collection.objects.filter(name__iexact=name).exclude(pk=collection.pk).exists():
-            raise ValidationError({"name": f"A collection named “{name}” already exists."})
+            raise ValidationError(
+                {"name": _("A collection named “%(name)s” already exists.") % {"name": name}}
+            )
         collection.name = name
     if description is not UNSET:
         collection.description = description or ""
@@ -525,7 +560,12 @@ def collection_grant(*, user: User, collection: Collection, group: Group, role: 
         CollectionAccess.objects.filter(collection=collection, group=group).delete()
         return
     if role not in AccessRole.values:
-        raise ValidationError({"role": f"Role must be one of {', '.join(AccessRole.values)}."})
+        raise ValidationError(
+            {
+                "role": _("Role must be one of %(choices)s.")
+                % {"choices": ", ".join(AccessRole.values)}
+            }
+        )
     CollectionAccess.objects.update_or_create(
         collection=collection, group=group, defaults={"role": role}
     )
@@ -538,9 +578,9 @@ def folder_create(
     access.require(access.has_role(user, collection, AccessRole.CURATE))
     name = " ".join((name or "").split())
     if not name:
-        raise ValidationError({"name": "A folder needs a name."})
+        raise ValidationError({"name": _("A folder needs a name.")})
     if parent is not None and parent.collection_id != collection.pk:
-        raise ValidationError({"parent": "The parent folder is in another collection."})
+        raise ValidationError({"parent": _("The parent folder is in another collection.")})
     siblings = Folder.objects.filter(collection=collection, parent=parent)
     last = siblings.order_by("-position").first()
     return Folder.objects.create(
@@ -556,16 +596,16 @@ def folder_update(
     if name is not UNSET:
         name = " ".join((name or "").split())
         if not name:
-            raise ValidationError({"name": "A folder needs a name."})
+            raise ValidationError({"name": _("A folder needs a name.")})
         folder.name = name
     if parent is not UNSET:
         if parent is not None:
             if parent.collection_id != folder.collection_id:
-                raise ValidationError({"parent": "The parent folder is in another collection."})
+                raise ValidationError({"parent": _("The parent folder is in another collection.")})
             ancestor: Folder | None = parent
             while ancestor is not None:
                 if ancestor.pk == folder.pk:
-                    raise ValidationError({"parent": "A folder cannot be moved inside itself."})
+                    raise ValidationError({"parent": _("A folder cannot be moved inside itself.")})
                 ancestor = ancestor.parent
         folder.parent = parent
     folder.save()
@@ -585,7 +625,7 @@ def folder_reorder(*, user: User, collection: Collection, folder_ids: Sequence[i
     access.require(access.has_role(user, collection, AccessRole.CURATE))
     folders = {f.pk: f for f in Folder.objects.filter(collection=collection, pk__in=folder_ids)}
     if len(folders) != len(set(folder_ids)):
-        raise ValidationError({"folders": "Some folders are not in this collection."})
+        raise ValidationError({"folders": _("Some folders are not in this collection.")})
     for position, folder_id in enumerate(folder_ids):
         Folder.objects.filter(pk=folder_id).update(position=position)
 
@@ -607,7 +647,7 @@ def folder_cards_reorder(*, user: User, folder: Folder, card_ids: Sequence[int])
     access.require(access.has_role(user, folder.collection, AccessRole.CURATE))
     links = {link.card_id: link for link in CardFolder.objects.filter(folder=folder)}
     if set(card_ids) != set(links):
-        raise ValidationError({"cards": "Give every card of the folder exactly once."})
+        raise ValidationError({"cards": _("Give every card of the folder exactly once.")})
     for position, card_id in enumerate(card_ids):
         CardFolder.objects.filter(pk=links[card_id].pk).update(position=position)
 

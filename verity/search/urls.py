@@ -1,3 +1,9 @@
-from django.urls import path
+from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import URLPattern, path
+
+from verity.search import views
+
+urlpatterns: list[URLPattern] = [
+    path("search/", views.search, name="search"),
+]

@@ -4,7 +4,9 @@ import html
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db.models import QuerySet
 from django.utils.html import strip_tags
 
@@ -51,6 +53,10 @@ class SearchBackend(ABC):
     @abstractmethod
     def clear(self) -> None: ...
 
+    @abstractmethod
+    def sweep_orphans(self) -> int:
+        """Drop index rows whose card is gone or archived; returns how many."""
+
     def rebuild(self, cards: QuerySet[Card]) -> int:
         self.clear()
         count = 0
@@ -58,6 +64,14 @@ class SearchBackend(ABC):
             self.index(card)
             count += 1
         return count
+
+
+def candidate_sql(candidates: QuerySet[Card]) -> tuple[str, tuple[Any, ...]] | None:
+    """SQL for the ids of the cards the search may return; None when that set is empty."""
+    try:
+        return candidates.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:
+        return None
 
 
 def document_fields(card: Card) -> tuple[str, str, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
@@ -12,6 +14,7 @@ from verity.search.backends.base import (
     SearchBackend,
     SearchHit,
     SearchPage,
+    candidate_sql,
     document_fields,
     query_terms,
 )
@@ -27,9 +30,9 @@ def create_schema(schema_connection: BaseDatabaseWrapper) -> None:
     with schema_connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS {TABLE} ("
-            "card_id bigint PRIMARY KEY REFERENCES knowledge_card(id) ON DELETE CASCADE "
-            "DEFERRABLE INITIALLY DEFERRED, "
-            "body text NOT NULL, document tsvector NOT NULL)"
+            # No foreign key: Django's test flush truncates knowledge_card without CASCADE;
+            # rows of deleted cards are swept by sweep_orphans() after every migrate/flush.
+            "card_id bigint PRIMARY KEY, body text NOT NULL, document tsvector NOT NULL)"
         )
         cursor.execute(
             f"CREATE INDEX IF NOT EXISTS {TABLE}_document ON {TABLE} USING gin (document)"
@@ -57,6 +60,14 @@ class PostgresBackend(SearchBackend):
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {TABLE} WHERE card_id = %s", [card_id])
 
+    def sweep_orphans(self) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {TABLE} d WHERE NOT EXISTS (SELECT 1 FROM knowledge_card c "
+                "WHERE c.id = d.card_id AND c.archived_at IS NULL)"
+            )
+            return int(cursor.rowcount)
+
     def clear(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {TABLE}")
@@ -74,33 +85,44 @@ class PostgresBackend(SearchBackend):
             page = self._run(" | ".join(prefixed), candidates, limit, offset)
         return page
 
-    def _run(
-        self, tsquery: str, candidates: QuerySet[Card], limit: int, offset: int
-    ) -> SearchPage:
-        allowed_sql, allowed_params = candidates.values("pk").query.sql_with_params()
+    def _run(self, tsquery: str, candidates: QuerySet[Card], limit: int, offset: int) -> SearchPage:
+        # The model's default ordering inside `IN (...)` would sort every readable card on
+        # each search for nothing.
+        allowed = candidate_sql(candidates.order_by())
+        if allowed is None:
+            return SearchPage()
+        allowed_sql, allowed_params = allowed
         where = f"d.document @@ q.query AND d.card_id IN ({allowed_sql})"
         source = f"{TABLE} d, to_tsquery('{CONFIG}', %s) q(query)"
-        params = [tsquery, *allowed_params]
+        params: list[Any] = [tsquery, *allowed_params]
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM {source} WHERE {where}", params)
-            total = cursor.fetchone()[0]
-            if not total:
-                return SearchPage()
+            # One pass over the matches both ranks and counts them (the window count sees
+            # every match before LIMIT); headlines, the costly part, only for the page.
             cursor.execute(
-                "SELECT r.card_id, r.score, ts_headline(%s, r.body, r.query, "
+                "SELECT r.card_id, r.score, r.total, ts_headline(%s, r.body, r.query, "
                 "'StartSel=\x02, StopSel=\x03, MaxWords=30, MinWords=12, MaxFragments=1') "
                 f"FROM (SELECT d.card_id, d.body, q.query, "
-                f"ts_rank_cd(d.document, q.query) AS score FROM {source} WHERE {where} "
+                f"ts_rank_cd(d.document, q.query) AS score, count(*) OVER () AS total "
+                f"FROM {source} WHERE {where} "
                 "ORDER BY score DESC, d.card_id LIMIT %s OFFSET %s) r ORDER BY r.score DESC, "
                 "r.card_id",
                 [CONFIG, *params, limit, offset],
             )
-            hits = [
-                SearchHit(
-                    card_id=row[0],
-                    score=float(row[1]),
-                    snippet=escape(row[2]).replace(HL_START, "<mark>").replace(HL_END, "</mark>"),
-                )
-                for row in cursor.fetchall()
-            ]
+            rows = cursor.fetchall()
+            if rows:
+                total = int(rows[0][2])
+            elif offset:
+                # A page past the end: the total still tells the client where the end is.
+                cursor.execute(f"SELECT count(*) FROM {source} WHERE {where}", params)
+                total = int(cursor.fetchone()[0])
+            else:
+                return SearchPage()
+        hits = [
+            SearchHit(
+                card_id=row[0],
+                score=float(row[1]),
+                snippet=escape(row[3]).replace(HL_START, "<mark>").replace(HL_END, "</mark>"),
+            )
+            for row in rows
+        ]
         return SearchPage(hits=hits, total=total)

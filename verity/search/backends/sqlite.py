@@ -12,6 +12,7 @@ from verity.search.backends.base import (
     SearchBackend,
     SearchHit,
     SearchPage,
+    candidate_sql,
     document_fields,
     query_terms,
 )
@@ -49,6 +50,14 @@ class SQLiteBackend(SearchBackend):
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {TABLE} WHERE rowid = %s", [card_id])
 
+    def sweep_orphans(self) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {TABLE} WHERE rowid NOT IN "
+                "(SELECT id FROM knowledge_card WHERE archived_at IS NULL)"
+            )
+            return int(cursor.rowcount)
+
     def clear(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {TABLE}")
@@ -67,11 +76,14 @@ class SQLiteBackend(SearchBackend):
             page = self._run(" OR ".join(quoted), candidates, limit, offset)
         return page
 
-    def _run(
-        self, match: str, candidates: QuerySet[Card], limit: int, offset: int
-    ) -> SearchPage:
-        allowed_sql, allowed_params = candidates.values("pk").query.sql_with_params()
-        where = f"{TABLE} MATCH %s AND {TABLE}.rowid IN ({allowed_sql})"
+    def _run(self, match: str, candidates: QuerySet[Card], limit: int, offset: int) -> SearchPage:
+        allowed = candidate_sql(candidates)
+        if allowed is None:
+            return SearchPage()
+        allowed_sql, allowed_params = allowed
+        # The unary + keeps SQLite from handing the id list to FTS5 as a rowid constraint,
+        # which would re-run the MATCH once per readable card (30x slower at 150 cards).
+        where = f"{TABLE} MATCH %s AND +{TABLE}.rowid IN ({allowed_sql})"
         params = [match, *allowed_params]
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT count(*) FROM {TABLE} WHERE {where}", params)
