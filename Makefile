@@ -40,6 +40,13 @@ run: demo
 	  echo; echo "Verity is running on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"; \
 	  wait $$server
 
+# The two halves of `make run`, for running them in separate terminals.
+serve: migrate
+	$(BIN)/verity serve --host $(HOST) --port $(PORT)
+
+worker: migrate
+	$(BIN)/verity worker
+
 # Debian's Chromium drives the browser journeys (Playwright's own download cannot work offline).
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \

@@ -95,7 +95,7 @@ def build(world: dict) -> tuple[list[User], list[Card], dict[int, set[int]]]:
     for i, (collection_index, archived, owner_index) in enumerate(world["cards"]):
         card = Card.objects.create(
             collection=collections[collection_index],
-            title=f"alpha card {i}",
+            title=f"alpha card marker{i}x",
             content="shared word alpha",
             content_html="<p>shared word alpha</p>",
             owner=users[owner_index],
@@ -197,3 +197,42 @@ def test_inactive_and_anonymous_users_see_nothing(cast) -> None:
         assert search_cards(user=nobody, query="discount").total == 0
         with pytest.raises(Http404):
             access.get_card_for(nobody, cast.sales_card.pk)
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(world=worlds())
+def test_no_page_api_response_or_export_shows_an_unreadable_card(world: dict) -> None:
+    """The same property through HTTP (search page, card pages, API lists and search) and
+    through an export made as the user."""
+    from django.test import Client
+
+    from verity.knowledge.transfer.export import Exporter
+
+    with rolled_back():
+        users, cards, readable = build(world)
+        for user in users:
+            expected = readable[user.pk]
+            hidden = [c for c in cards if c.pk not in expected]
+            client = Client()
+            client.force_login(user)
+
+            page = client.get("/search/", {"q": "alpha"}).content.decode()
+            api_cards = client.get("/api/v1/cards", {"limit": 200}).json()
+            api_search = client.get("/api/v1/search", {"q": "alpha", "limit": 100}).json()
+            assert {c["id"] for c in api_cards["items"]} == expected
+            assert {r["card"]["id"] if "card" in r else r["id"] for r in api_search["items"]} == (
+                expected
+            )
+            for card in hidden:
+                assert f"marker{cards.index(card)}x" not in page
+                if not _can_read_collection(user, card):
+                    assert client.get(f"/cards/{card.pk}/").status_code == 404
+                    assert client.get(f"/api/v1/cards/{card.pk}").status_code == 404
+
+            exported = {c.pk for c in Exporter(user).cards}
+            assert exported == {c.pk for c in cards if _can_read_collection(user, c)}

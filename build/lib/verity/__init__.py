@@ -1,0 +1,1 @@
+"""Verity: verified knowledge, enablement programs and impact analytics."""

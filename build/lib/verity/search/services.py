@@ -1,0 +1,70 @@
+"""Searching cards as a given user: permissions and filters go into the query itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from verity.accounts import access
+from verity.knowledge.models import Card
+from verity.search.backends import get_backend
+
+
+@dataclass
+class SearchFilters:
+    collection_id: int | None = None
+    tag: str | None = None
+    state: str | None = None
+
+
+@dataclass
+class SearchResult:
+    card: Card
+    score: float
+    snippet: str
+
+
+@dataclass
+class SearchResults:
+    query: str
+    results: list[SearchResult] = field(default_factory=list)
+    total: int = 0
+
+
+def search_cards(
+    *,
+    user: Any,
+    query: str,
+    filters: SearchFilters | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> SearchResults:
+    filters = filters or SearchFilters()
+    candidates = access.cards_for(user)
+    if filters.collection_id:
+        candidates = candidates.filter(collection_id=filters.collection_id)
+    if filters.tag:
+        candidates = candidates.filter(tags__name=filters.tag.lower())
+    if filters.state:
+        candidates = candidates.filter(verification_state=filters.state)
+    page = get_backend().search(query, candidates, limit=limit, offset=offset)
+    cards = (
+        Card.objects.filter(pk__in=[h.card_id for h in page.hits])
+        .select_related("collection", "verifier_user", "verifier_group", "last_verified_by")
+        .prefetch_related("tags")
+        .in_bulk()
+    )
+    results = [
+        SearchResult(card=cards[h.card_id], score=h.score, snippet=h.snippet)
+        for h in page.hits
+        if h.card_id in cards
+    ]
+    return SearchResults(query=query, results=results, total=page.total)
+
+
+def index_card(card: Card) -> None:
+    get_backend().index(card)
+
+
+def rebuild_index() -> int:
+    return get_backend().rebuild(Card.objects.filter(archived_at__isnull=True))
