@@ -7,11 +7,16 @@ query (never by filtering a page afterwards). A row the user cannot read is a 40
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
+from typing_extensions import TypeIs  # pydantic's dependency; in typing from 3.13
 
 from verity.accounts.models import Group, User
 from verity.knowledge.models import (
@@ -19,7 +24,6 @@ from verity.knowledge.models import (
     AccessRole,
     Card,
     Collection,
-    CollectionAccess,
     Folder,
 )
 
@@ -31,31 +35,86 @@ else:
     AnyUser = Any
 
 
-def _roles_at_least(role: str) -> list[str]:
-    return [r for r, rank in ROLE_RANK.items() if rank >= ROLE_RANK[AccessRole(role)]]
+@dataclass(frozen=True)
+class Grants:
+    """What one user holds: collection id → strongest role, and the groups they belong to."""
+
+    roles: dict[int, str]
+    group_ids: frozenset[int]
+
+    def collection_ids(self, role: str) -> list[int]:
+        wanted = ROLE_RANK[AccessRole(role)]
+        return [cid for cid, held in self.roles.items() if ROLE_RANK[AccessRole(held)] >= wanted]
+
+
+# Grants are read once per request (two small queries) instead of joining group membership
+# into every query. Outside a request (commands, workers, tests) nothing is cached, so a
+# change of access is always seen; inside one, services that change access call forget().
+_request_grants: ContextVar[dict[int, Grants] | None] = ContextVar("verity_grants", default=None)
+
+
+@contextmanager
+def grants_cache() -> Iterator[None]:
+    token = _request_grants.set({})
+    try:
+        yield
+    finally:
+        _request_grants.reset(token)
+
+
+def forget() -> None:
+    """Drop cached grants after access changed in the middle of a request."""
+    cache = _request_grants.get()
+    if cache is not None:
+        cache.clear()
+
+
+def grants_of(user: User) -> Grants:
+    cache = _request_grants.get()
+    if cache is not None and user.pk in cache:
+        return cache[user.pk]
+    roles: dict[int, str] = {}
+    group_ids: set[int] = set()
+    # One query: each of the user's groups, joined with its grants (if any).
+    rows = Group.objects.filter(members=user).values_list(
+        "pk", "collection_access__collection_id", "collection_access__role"
+    )
+    for group_id, collection_id, role in rows:
+        group_ids.add(group_id)
+        if collection_id is None:
+            continue
+        held = roles.get(collection_id)
+        if held is None or ROLE_RANK[AccessRole(role)] > ROLE_RANK[AccessRole(held)]:
+            roles[collection_id] = role
+    grants = Grants(roles=roles, group_ids=frozenset(group_ids))
+    if cache is not None:
+        cache[user.pk] = grants
+    return grants
+
+
+def _is_member(user: AnyUser) -> TypeIs[User]:
+    """A signed-in, active person (anonymous visitors and deactivated accounts see nothing)."""
+    return bool(user.is_authenticated and user.is_active)
 
 
 def collections_for(user: AnyUser, role: str = AccessRole.READ) -> QuerySet[Collection]:
     """Collections where `user` holds at least `role` (admins hold curate everywhere)."""
-    if not user.is_authenticated or not user.is_active:
+    if not _is_member(user):
         return Collection.objects.none()
     if user.is_site_admin:
         return Collection.objects.all()
-    grants = CollectionAccess.objects.filter(
-        collection=OuterRef("pk"), group__members=user, role__in=_roles_at_least(role)
-    )
-    return Collection.objects.filter(Exists(grants))
+    return Collection.objects.filter(pk__in=grants_of(user).collection_ids(role))
 
 
 def cards_for(
     user: AnyUser, role: str = AccessRole.READ, include_archived: bool = False
 ) -> QuerySet[Card]:
     """Cards in collections where `user` holds at least `role`."""
-    if not user.is_authenticated or not user.is_active:
+    if not _is_member(user):
         return Card.objects.none()
     cards = Card.objects.all()
     if not user.is_site_admin:
-        cards = cards.filter(collection__in=collections_for(user, role).values("pk"))
+        cards = cards.filter(collection_id__in=grants_of(user).collection_ids(role))
     if not include_archived:
         cards = cards.filter(archived_at__isnull=True)
     return cards
@@ -67,14 +126,11 @@ def folders_for(user: AnyUser, role: str = AccessRole.READ) -> QuerySet[Folder]:
 
 def collection_role(user: AnyUser, collection: Collection) -> str | None:
     """The strongest role `user` holds on `collection`, or None."""
-    if not user.is_authenticated or not user.is_active:
+    if not _is_member(user):
         return None
     if user.is_site_admin:
         return AccessRole.CURATE
-    roles = CollectionAccess.objects.filter(collection=collection, group__members=user).values_list(
-        "role", flat=True
-    )
-    return max(roles, key=lambda r: ROLE_RANK[AccessRole(r)], default=None)
+    return grants_of(user).roles.get(collection.pk)
 
 
 def has_role(user: AnyUser, collection: Collection, role: str) -> bool:
@@ -100,16 +156,16 @@ def get_card_for(
         card_pk = int(pk)
     except (TypeError, ValueError):
         raise Http404("No such card") from None
-    card = (
-        cards_for(user, include_archived=include_archived)
-        .select_related(
-            "collection", "owner", "verifier_user", "verifier_group", "last_verified_by"
+    try:
+        card = (
+            cards_for(user, include_archived=include_archived)
+            .select_related(
+                "collection", "owner", "verifier_user", "verifier_group", "last_verified_by"
+            )
+            .get(pk=card_pk)
         )
-        .filter(pk=card_pk)
-        .first()
-    )
-    if card is None:
-        raise Http404("No such card")
+    except Card.DoesNotExist:
+        raise Http404("No such card") from None
     if role != AccessRole.READ and not has_role(user, card.collection, role):
         raise PermissionDenied
     return card
@@ -117,12 +173,12 @@ def get_card_for(
 
 def is_verifier(user: AnyUser, card: Card) -> bool:
     """The verifier is a person or every member of a group."""
-    if not user.is_authenticated:
+    if not _is_member(user):
         return False
     if card.verifier_user_id is not None:
         return bool(card.verifier_user_id == user.pk)
     if card.verifier_group_id is not None:
-        return Group.objects.filter(pk=card.verifier_group_id, members=user).exists()
+        return card.verifier_group_id in grants_of(user).group_ids
     return False
 
 

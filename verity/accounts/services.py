@@ -126,6 +126,7 @@ def user_update(*, actor: User, user: User, **changes: Any) -> User:
     if "language" in changes and user.language not in ("", "en", "ru"):
         raise ValidationError({"language": _("Language must be en or ru.")})
     user.save()
+    access.forget()
     return user
 
 
@@ -164,6 +165,7 @@ def group_update(
 
 def group_set_member(*, actor: User, group: Group, user: User, member: bool) -> None:
     access.require_site_admin(actor)
+    access.forget()
     if member:
         group.members.add(user)
     else:

@@ -556,6 +556,7 @@ def collection_update(
 def collection_grant(*, user: User, collection: Collection, group: Group, role: str | None) -> None:
     """Give `group` a role on the collection; None removes its access."""
     access.require(access.has_role(user, collection, AccessRole.CURATE))
+    access.forget()
     if role is None:
         CollectionAccess.objects.filter(collection=collection, group=group).delete()
         return

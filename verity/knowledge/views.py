@@ -29,7 +29,7 @@ from verity.knowledge.forms import (
     interval_value,
     verifier_value,
 )
-from verity.knowledge.models import AccessRole, Card, Collection, Folder
+from verity.knowledge.models import AccessRole, Card, Collection, Folder, VerificationState
 from verity.lib.markdown import render_markdown
 
 
@@ -105,7 +105,12 @@ def _card_context(request: AuthedRequest, card: Card) -> dict[str, Any]:
         "card": card,
         "folders": list(card.folders.order_by("name")),
         "tags": list(card.tags.all()),
-        "flags": list(selectors.open_flags(card)),
+        # Verifying resolves every flag, so only a card waiting for verification has open ones.
+        "flags": (
+            list(selectors.open_flags(card))
+            if card.verification_state != VerificationState.VERIFIED
+            else []
+        ),
         "is_favourite": selectors.is_favourite(user, card),
         "can_verify": card.archived_at is None and access.can_verify(user, card),
         "can_author": can_author,

@@ -50,6 +50,7 @@ def search_cards(
     page = get_backend().search(query, candidates, limit=limit, offset=offset)
     cards = (
         Card.objects.filter(pk__in=[h.card_id for h in page.hits])
+        .defer("content", "content_html")  # results show the snippet, not the whole body
         .select_related("collection", "verifier_user", "verifier_group", "last_verified_by")
         .prefetch_related("tags")
         .in_bulk()

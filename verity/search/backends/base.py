@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db.models import QuerySet
-from django.utils.html import strip_tags
+from django.utils.html import escape, strip_tags
 
 from verity.knowledge.models import Card
 
@@ -45,10 +45,32 @@ class SearchBackend(ABC):
     @abstractmethod
     def delete(self, card_id: int) -> None: ...
 
-    @abstractmethod
     def search(
         self, query: str, candidates: QuerySet[Card], limit: int = 20, offset: int = 0
-    ) -> SearchPage: ...
+    ) -> SearchPage:
+        """Cards of `candidates` matching the query, best first. Every word must match
+        (the last as a prefix, for search-as-you-type); when that finds nothing, any word
+        may, so the user still sees the closest cards."""
+        terms = query_terms(query)
+        allowed = candidate_sql(candidates)
+        if not terms or allowed is None:
+            return SearchPage()
+        page = self.ranked(terms, allowed, match_all=True, limit=limit, offset=offset)
+        if page.total == 0 and len(terms) > 1:
+            page = self.ranked(terms, allowed, match_all=False, limit=limit, offset=offset)
+        return page
+
+    @abstractmethod
+    def ranked(
+        self,
+        terms: list[str],
+        allowed: tuple[str, tuple[Any, ...]],
+        *,
+        match_all: bool,
+        limit: int,
+        offset: int,
+    ) -> SearchPage:
+        """One page of matches among the allowed card ids (SQL and params), with the total."""
 
     @abstractmethod
     def clear(self) -> None: ...
@@ -67,11 +89,20 @@ class SearchBackend(ABC):
 
 
 def candidate_sql(candidates: QuerySet[Card]) -> tuple[str, tuple[Any, ...]] | None:
-    """SQL for the ids of the cards the search may return; None when that set is empty."""
+    """SQL for the ids of the cards the search may return; None when that set is empty.
+    (Without the model's default ordering, which would sort every readable card.)"""
     try:
         return candidates.order_by().values("pk").query.sql_with_params()
     except EmptyResultSet:
         return None
+
+
+HL_START, HL_END = "\x02", "\x03"
+
+
+def highlight(snippet: str) -> str:
+    """Escape a snippet, then turn the database's highlight markers into <mark> tags."""
+    return escape(snippet).replace(HL_START, "<mark>").replace(HL_END, "</mark>")
 
 
 def document_fields(card: Card) -> tuple[str, str, str]:

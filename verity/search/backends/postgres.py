@@ -6,21 +6,17 @@ from typing import Any
 
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import QuerySet
-from django.utils.html import escape
 
 from verity.knowledge.models import Card
 from verity.search.backends.base import (
     SearchBackend,
     SearchHit,
     SearchPage,
-    candidate_sql,
     document_fields,
-    query_terms,
+    highlight,
 )
 
 TABLE = "search_document"
-HL_START, HL_END = "\x02", "\x03"
 # 'simple' keeps the words as written, for English and Russian alike; stemming per
 # language is a ranking concern layered on later without changing this interface.
 CONFIG = "simple"
@@ -72,25 +68,17 @@ class PostgresBackend(SearchBackend):
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {TABLE}")
 
-    def search(
-        self, query: str, candidates: QuerySet[Card], limit: int = 20, offset: int = 0
+    def ranked(
+        self,
+        terms: list[str],
+        allowed: tuple[str, tuple[Any, ...]],
+        *,
+        match_all: bool,
+        limit: int,
+        offset: int,
     ) -> SearchPage:
-        terms = query_terms(query)
-        if not terms:
-            return SearchPage()
         # Terms are \w+ only, so they cannot carry tsquery operators or quotes.
-        prefixed = [f"'{t}':*" for t in terms]
-        page = self._run(" & ".join(prefixed), candidates, limit, offset)
-        if page.total == 0 and len(terms) > 1:
-            page = self._run(" | ".join(prefixed), candidates, limit, offset)
-        return page
-
-    def _run(self, tsquery: str, candidates: QuerySet[Card], limit: int, offset: int) -> SearchPage:
-        # The model's default ordering inside `IN (...)` would sort every readable card on
-        # each search for nothing.
-        allowed = candidate_sql(candidates.order_by())
-        if allowed is None:
-            return SearchPage()
+        tsquery = (" & " if match_all else " | ").join(f"'{t}':*" for t in terms)
         allowed_sql, allowed_params = allowed
         where = f"d.document @@ q.query AND d.card_id IN ({allowed_sql})"
         source = f"{TABLE} d, to_tsquery('{CONFIG}', %s) q(query)"
@@ -121,7 +109,7 @@ class PostgresBackend(SearchBackend):
             SearchHit(
                 card_id=row[0],
                 score=float(row[1]),
-                snippet=escape(row[3]).replace(HL_START, "<mark>").replace(HL_END, "</mark>"),
+                snippet=highlight(row[3]),
             )
             for row in rows
         ]
