@@ -16,3 +16,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not :memory:, so the browser journeys' live server thread has its own
     # connection instead of sharing the test thread's.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
+
+# The browser journeys' live server threads must not keep connections open past a test:
+# PostgreSQL refuses to drop a test database that still has sessions.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
