@@ -7,14 +7,17 @@ from django.db.models.signals import post_migrate
 
 
 def sweep_search_index(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
-    """After migrate (and after the test runner's flush) no index row may outlive its card:
-    card ids can be reused once a table is emptied."""
+    """After migrate (and after the test runner's flush) no index row may outlive its card
+    (ids can be reused once a table is emptied), and every card is in the index (a
+    migration that changes the index schema leaves it empty)."""
     from django.db import connections
 
     from verity.search.backends import get_backend
 
     if "knowledge_card" in connections[using].introspection.table_names():
-        get_backend().sweep_orphans()
+        backend = get_backend()
+        backend.sweep_orphans()
+        backend.index_missing()
 
 
 class SearchConfig(AppConfig):

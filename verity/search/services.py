@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Q, QuerySet
+
 from verity.accounts import access
 from verity.knowledge.models import Card
-from verity.search.backends import get_backend
+from verity.search.analysis import parse_query
+from verity.search.backends import SearchHit, SearchPage, get_backend
 
 
 @dataclass
@@ -40,6 +43,7 @@ def search_cards(
     offset: int = 0,
 ) -> SearchResults:
     filters = filters or SearchFilters()
+    parsed = parse_query(query)
     candidates = access.cards_for(user)
     if filters.collection_id:
         candidates = candidates.filter(collection_id=filters.collection_id)
@@ -47,7 +51,19 @@ def search_cards(
         candidates = candidates.filter(tags__name=filters.tag.lower())
     if filters.state:
         candidates = candidates.filter(verification_state=filters.state)
-    page = get_backend().search(query, candidates, limit=limit, offset=offset)
+    for tag in parsed.tags:  # "#pricing" in the query
+        candidates = candidates.filter(tags__name=tag)
+    for name in parsed.collections:  # "!sales" in the query
+        candidates = candidates.filter(
+            Q(collection__slug__icontains=name.replace(" ", "-"))
+            | Q(collection__name__icontains=name)
+        )
+    if parsed.positive:
+        page = get_backend().search(parsed, candidates, limit=limit, offset=offset)
+    elif parsed.tags or parsed.collections:
+        page = _browse(candidates, limit, offset)  # only filters: list what they select
+    else:
+        page = SearchPage()
     cards = (
         Card.objects.filter(pk__in=[h.card_id for h in page.hits])
         .defer("content", "content_html")  # results show the snippet, not the whole body
@@ -61,6 +77,13 @@ def search_cards(
         if h.card_id in cards
     ]
     return SearchResults(query=query, results=results, total=page.total)
+
+
+def _browse(candidates: QuerySet[Card], limit: int, offset: int) -> SearchPage:
+    ids = list(
+        candidates.order_by("title", "pk").values_list("pk", flat=True)[offset : offset + limit]
+    )
+    return SearchPage(hits=[SearchHit(card_id=i, score=0.0) for i in ids], total=candidates.count())
 
 
 def index_card(card: Card) -> None:

@@ -1,25 +1,16 @@
 from __future__ import annotations
 
 import html
-import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db.models import QuerySet
-from django.utils.html import escape, strip_tags
+from django.utils.html import strip_tags
 
 from verity.knowledge.models import Card
-
-# Letters and digits of any script; everything else (quotes, operators) is a separator,
-# which is why no user input can produce a query syntax error.
-WORD_RE = re.compile(r"\w+", re.UNICODE)
-
-
-def query_terms(query: str, limit: int = 12) -> list[str]:
-    """The words of a free-text query, lower-cased; never raises, whatever the input."""
-    return [w.lower() for w in WORD_RE.findall(query or "")][:limit]
+from verity.search.analysis import ParsedQuery, analyze, parse_query
 
 
 @dataclass
@@ -46,24 +37,29 @@ class SearchBackend(ABC):
     def delete(self, card_id: int) -> None: ...
 
     def search(
-        self, query: str, candidates: QuerySet[Card], limit: int = 20, offset: int = 0
+        self,
+        query: str | ParsedQuery,
+        candidates: QuerySet[Card],
+        limit: int = 20,
+        offset: int = 0,
     ) -> SearchPage:
         """Cards of `candidates` matching the query, best first. Every word must match
         (the last as a prefix, for search-as-you-type); when that finds nothing, any word
         may, so the user still sees the closest cards."""
-        terms = query_terms(query)
+        parsed = parse_query(query) if isinstance(query, str) else query
         allowed = candidate_sql(candidates)
-        if not terms or allowed is None:
+        if not parsed.positive or allowed is None:
             return SearchPage()
-        page = self.ranked(terms, allowed, match_all=True, limit=limit, offset=offset)
-        if page.total == 0 and len(terms) > 1:
-            page = self.ranked(terms, allowed, match_all=False, limit=limit, offset=offset)
+        page = self.ranked(parsed, allowed, match_all=True, limit=limit, offset=offset)
+        positives = len(parsed.terms) + len(parsed.phrases) + (1 if parsed.prefix else 0)
+        if page.total == 0 and positives > 1:
+            page = self.ranked(parsed, allowed, match_all=False, limit=limit, offset=offset)
         return page
 
     @abstractmethod
     def ranked(
         self,
-        terms: list[str],
+        parsed: ParsedQuery,
         allowed: tuple[str, tuple[Any, ...]],
         *,
         match_all: bool,
@@ -74,6 +70,19 @@ class SearchBackend(ABC):
 
     @abstractmethod
     def clear(self) -> None: ...
+
+    @abstractmethod
+    def indexed_ids(self) -> set[int]:
+        """Ids of the cards in the index."""
+
+    def index_missing(self) -> int:
+        """Index every active card the index lacks (after a schema change, say)."""
+        missing = Card.objects.filter(archived_at__isnull=True).exclude(pk__in=self.indexed_ids())
+        count = 0
+        for card in missing.prefetch_related("tags").iterator(chunk_size=500):
+            self.index(card)
+            count += 1
+        return count
 
     @abstractmethod
     def sweep_orphans(self) -> int:
@@ -97,17 +106,21 @@ def candidate_sql(candidates: QuerySet[Card]) -> tuple[str, tuple[Any, ...]] | N
         return None
 
 
-HL_START, HL_END = "\x02", "\x03"
+@dataclass
+class Document:
+    """A card as the index sees it: analysed (stemmed) fields to match and rank, and the
+    plain body text for snippets. (Archived cards are not indexed at all.)"""
+
+    title: str
+    tags: str
+    body: str
+    plain_body: str
 
 
-def highlight(snippet: str) -> str:
-    """Escape a snippet, then turn the database's highlight markers into <mark> tags."""
-    return escape(snippet).replace(HL_START, "<mark>").replace(HL_END, "</mark>")
-
-
-def document_fields(card: Card) -> tuple[str, str, str]:
-    """Title, tags and body as indexed: the body is the rendered text, so neither Markdown
-    markup nor HTML shows up in snippets. (Archived cards are not indexed at all.)"""
+def document_for(card: Card) -> Document:
+    # The rendered text, so neither Markdown markup nor HTML shows up in snippets.
+    plain = " ".join(html.unescape(strip_tags(card.content_html)).split())
     tags = " ".join(t.name for t in card.tags.all())
-    body = html.unescape(strip_tags(card.content_html))
-    return card.title, tags, " ".join(body.split())
+    return Document(
+        title=analyze(card.title), tags=analyze(tags), body=analyze(plain), plain_body=plain
+    )

@@ -8,17 +8,12 @@ from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from verity.knowledge.models import Card
-from verity.search.backends.base import (
-    SearchBackend,
-    SearchHit,
-    SearchPage,
-    document_fields,
-    highlight,
-)
+from verity.search.analysis import ParsedQuery, make_snippet, prefix_stem
+from verity.search.backends.base import SearchBackend, SearchHit, SearchPage, document_for
 
 TABLE = "search_document"
-# 'simple' keeps the words as written, for English and Russian alike; stemming per
-# language is a ranking concern layered on later without changing this interface.
+# The fields arrive already stemmed by verity.search.analysis (the same analysis as on
+# SQLite), so PostgreSQL only splits on spaces: the 'simple' configuration.
 CONFIG = "simple"
 
 
@@ -35,13 +30,31 @@ def create_schema(schema_connection: BaseDatabaseWrapper) -> None:
         )
 
 
+def drop_schema(schema_connection: BaseDatabaseWrapper) -> None:
+    with schema_connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
+
+
+def tsquery_expression(parsed: ParsedQuery, match_all: bool) -> str:
+    """A tsquery built only from \\w+ terms in quotes: no user input is syntax."""
+    parts = [f"'{t}'" for t in parsed.terms]
+    parts += ["(" + " <-> ".join(f"'{w}'" for w in phrase) + ")" for phrase in parsed.phrases]
+    if parsed.prefix:
+        options = dict.fromkeys([f"'{prefix_stem(parsed)}':*", f"'{parsed.prefix}':*"])
+        parts.append("(" + " | ".join(options) + ")")
+    expression = "(" + (" & " if match_all else " | ").join(parts) + ")"
+    for term in parsed.excluded:
+        expression += f" & !'{term}'"
+    return expression
+
+
 class PostgresBackend(SearchBackend):
     def index(self, card: Card) -> None:
         with connection.cursor() as cursor:
             if card.archived_at is not None:
                 cursor.execute(f"DELETE FROM {TABLE} WHERE card_id = %s", [card.pk])
                 return
-            title, tags, body = document_fields(card)
+            doc = document_for(card)
             cursor.execute(
                 f"INSERT INTO {TABLE} (card_id, body, document) VALUES (%s, %s, "
                 f"setweight(to_tsvector('{CONFIG}', %s), 'A') || "
@@ -49,7 +62,7 @@ class PostgresBackend(SearchBackend):
                 f"setweight(to_tsvector('{CONFIG}', %s), 'D')) "
                 "ON CONFLICT (card_id) DO UPDATE SET body = EXCLUDED.body, "
                 "document = EXCLUDED.document",
-                [card.pk, body, title, tags, body],
+                [card.pk, doc.plain_body, doc.title, doc.tags, doc.body],
             )
 
     def delete(self, card_id: int) -> None:
@@ -68,33 +81,33 @@ class PostgresBackend(SearchBackend):
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {TABLE}")
 
+    def indexed_ids(self) -> set[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT card_id FROM {TABLE}")
+            return {row[0] for row in cursor.fetchall()}
+
     def ranked(
         self,
-        terms: list[str],
+        parsed: ParsedQuery,
         allowed: tuple[str, tuple[Any, ...]],
         *,
         match_all: bool,
         limit: int,
         offset: int,
     ) -> SearchPage:
-        # Terms are \w+ only, so they cannot carry tsquery operators or quotes.
-        tsquery = (" & " if match_all else " | ").join(f"'{t}':*" for t in terms)
+        tsquery = tsquery_expression(parsed, match_all)
         allowed_sql, allowed_params = allowed
         where = f"d.document @@ q.query AND d.card_id IN ({allowed_sql})"
         source = f"{TABLE} d, to_tsquery('{CONFIG}', %s) q(query)"
         params: list[Any] = [tsquery, *allowed_params]
         with connection.cursor() as cursor:
             # One pass over the matches both ranks and counts them (the window count sees
-            # every match before LIMIT); headlines, the costly part, only for the page.
+            # every match before LIMIT); snippets are made in Python for the page only.
             cursor.execute(
-                "SELECT r.card_id, r.score, r.total, ts_headline(%s, r.body, r.query, "
-                "'StartSel=\x02, StopSel=\x03, MaxWords=30, MinWords=12, MaxFragments=1') "
-                f"FROM (SELECT d.card_id, d.body, q.query, "
-                f"ts_rank_cd(d.document, q.query) AS score, count(*) OVER () AS total "
-                f"FROM {source} WHERE {where} "
-                "ORDER BY score DESC, d.card_id LIMIT %s OFFSET %s) r ORDER BY r.score DESC, "
-                "r.card_id",
-                [CONFIG, *params, limit, offset],
+                "SELECT d.card_id, ts_rank_cd(d.document, q.query) AS score, "
+                f"count(*) OVER () AS total, d.body FROM {source} WHERE {where} "
+                "ORDER BY score DESC, d.card_id LIMIT %s OFFSET %s",
+                [*params, limit, offset],
             )
             rows = cursor.fetchall()
             if rows:
@@ -109,7 +122,7 @@ class PostgresBackend(SearchBackend):
             SearchHit(
                 card_id=row[0],
                 score=float(row[1]),
-                snippet=highlight(row[3]),
+                snippet=make_snippet(row[3], parsed),
             )
             for row in rows
         ]

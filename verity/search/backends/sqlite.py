@@ -8,15 +8,8 @@ from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from verity.knowledge.models import Card
-from verity.search.backends.base import (
-    HL_END,
-    HL_START,
-    SearchBackend,
-    SearchHit,
-    SearchPage,
-    document_fields,
-    highlight,
-)
+from verity.search.analysis import ParsedQuery, make_snippet, prefix_stem
+from verity.search.backends.base import SearchBackend, SearchHit, SearchPage, document_for
 
 TABLE = "search_card_fts"
 # Field weights for bm25(): title counts most, then tags, then the body.
@@ -25,10 +18,31 @@ WEIGHTS = (10.0, 5.0, 1.0)
 
 def create_schema(schema_connection: BaseDatabaseWrapper) -> None:
     with schema_connection.cursor() as cursor:
+        # title, tags and body hold stems (see verity.search.analysis); raw is the plain
+        # body for snippets, stored but not indexed.
         cursor.execute(
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5("
-            "title, tags, body, tokenize = 'unicode61 remove_diacritics 2')"
+            "title, tags, body, raw UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')"
         )
+
+
+def drop_schema(schema_connection: BaseDatabaseWrapper) -> None:
+    with schema_connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
+
+
+def match_expression(parsed: ParsedQuery, match_all: bool) -> str:
+    """An FTS5 query built only from \\w+ terms inside quotes: no user input is syntax."""
+    parts = [f'"{t}"' for t in parsed.terms]
+    parts += ['"' + " ".join(phrase) + '"' for phrase in parsed.phrases]
+    if parsed.prefix:
+        stemmed = prefix_stem(parsed)
+        options = dict.fromkeys([f'"{stemmed}"*', f'"{parsed.prefix}"*'])
+        parts.append("(" + " OR ".join(options) + ")")
+    expression = "(" + (" AND " if match_all else " OR ").join(parts) + ")"
+    for term in parsed.excluded:
+        expression += f' NOT "{term}"'
+    return expression
 
 
 class SQLiteBackend(SearchBackend):
@@ -36,14 +50,21 @@ class SQLiteBackend(SearchBackend):
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {TABLE} WHERE rowid = %s", [card.pk])
             if card.archived_at is None:
+                doc = document_for(card)
                 cursor.execute(
-                    f"INSERT INTO {TABLE} (rowid, title, tags, body) VALUES (%s, %s, %s, %s)",
-                    [card.pk, *document_fields(card)],
+                    f"INSERT INTO {TABLE} (rowid, title, tags, body, raw) "
+                    "VALUES (%s, %s, %s, %s, %s)",
+                    [card.pk, doc.title, doc.tags, doc.body, doc.plain_body],
                 )
 
     def delete(self, card_id: int) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {TABLE} WHERE rowid = %s", [card_id])
+
+    def indexed_ids(self) -> set[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT rowid FROM {TABLE}")
+            return {row[0] for row in cursor.fetchall()}
 
     def sweep_orphans(self) -> int:
         with connection.cursor() as cursor:
@@ -59,20 +80,18 @@ class SQLiteBackend(SearchBackend):
 
     def ranked(
         self,
-        terms: list[str],
+        parsed: ParsedQuery,
         allowed: tuple[str, tuple[Any, ...]],
         *,
         match_all: bool,
         limit: int,
         offset: int,
     ) -> SearchPage:
-        quoted = [f'"{t}"*' for t in terms]  # quoting makes any word a literal for FTS5
-        match = (" " if match_all else " OR ").join(quoted)
         allowed_sql, allowed_params = allowed
         # The unary + keeps SQLite from handing the id list to FTS5 as a rowid constraint,
         # which would re-run the MATCH once per readable card (30x slower at 150 cards).
         where = f"{TABLE} MATCH %s AND +{TABLE}.rowid IN ({allowed_sql})"
-        params = [match, *allowed_params]
+        params = [match_expression(parsed, match_all), *allowed_params]
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT rowid, bm25({TABLE}, %s, %s, %s) AS score FROM {TABLE} "
@@ -87,16 +106,18 @@ class SQLiteBackend(SearchBackend):
                 total = int(cursor.fetchone()[0])
             if not ranked:
                 return SearchPage(total=total)
-            # Snippets only for the page (computing them while sorting costs ~40% more).
             ids = [row[0] for row in ranked]
             cursor.execute(
-                f"SELECT rowid, snippet({TABLE}, 2, %s, %s, '…', 16) FROM {TABLE} "
-                f"WHERE {TABLE} MATCH %s AND rowid IN ({', '.join(['%s'] * len(ids))})",
-                [HL_START, HL_END, match, *ids],
+                f"SELECT rowid, raw FROM {TABLE} WHERE rowid IN ({', '.join(['%s'] * len(ids))})",
+                ids,
             )
-            snippets = dict(cursor.fetchall())
+            bodies = dict(cursor.fetchall())
         hits = [
-            SearchHit(card_id=card_id, score=-score, snippet=highlight(snippets.get(card_id, "")))
+            SearchHit(
+                card_id=card_id,
+                score=-score,
+                snippet=make_snippet(bodies.get(card_id, ""), parsed),
+            )
             for card_id, score in ranked
         ]
         return SearchPage(hits=hits, total=total)

@@ -1,0 +1,158 @@
+"""Text analysis shared by indexing and querying: the same words become the same terms on
+both sides. Each word is stemmed with the Snowball stemmer of its script (Russian for
+Cyrillic, English otherwise), so "скидки" meets "скидка" and "pricing" meets "price"."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import Stemmer
+from django.utils.html import escape
+
+WORD_RE = re.compile(r"\w+", re.UNICODE)
+CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
+
+_english = Stemmer.Stemmer("english")
+_russian = Stemmer.Stemmer("russian")
+
+
+def normalise(word: str) -> str:
+    return word.lower().replace("ё", "е")  # noqa: RUF001 (Cyrillic on purpose)
+
+
+@lru_cache(maxsize=100_000)
+def stem(word: str) -> str:
+    """The index term for one word (lower-cased, ё folded, stemmed by its script)."""
+    word = normalise(word)
+    stemmer = _russian if CYRILLIC_RE.search(word) else _english
+    return str(stemmer.stemWord(word))
+
+
+def words(text: str) -> list[str]:
+    return WORD_RE.findall(text or "")
+
+
+def analyze(text: str) -> str:
+    """Text as the index stores it: its stems, space-separated, in order."""
+    return " ".join(stem(w) for w in words(text))
+
+
+# ---------------------------------------------------------------- the query language
+
+
+@dataclass
+class ParsedQuery:
+    """A user's query: plain words (all must match), "quoted phrases", -excluded words,
+    #tags and !collections. The last plain word is also matched as a prefix, so results
+    follow the user while they type."""
+
+    terms: list[str] = field(default_factory=list)  # stems
+    phrases: list[list[str]] = field(default_factory=list)  # stems, in order
+    excluded: list[str] = field(default_factory=list)  # stems
+    tags: list[str] = field(default_factory=list)
+    collections: list[str] = field(default_factory=list)
+    prefix: str | None = None  # the last word as typed (lower-case), for prefix matching
+
+    @property
+    def positive(self) -> bool:
+        return bool(self.terms or self.phrases or self.prefix)
+
+    def highlight_terms(self) -> set[str]:
+        found = set(self.terms)
+        for phrase in self.phrases:
+            found.update(phrase)
+        return found
+
+
+TOKEN_RE = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+MAX_TERMS = 12
+
+
+def parse_query(query: str) -> ParsedQuery:
+    """Never raises: anything that is not syntax is treated as words."""
+    parsed = ParsedQuery()
+    count = 0
+    last_word_typed: str | None = None
+    for match in TOKEN_RE.finditer((query or "")[:500]):
+        if count >= MAX_TERMS:
+            break
+        negated, phrase, token = match.group(1), match.group(2), match.group(3)
+        if phrase is not None:
+            stems = [stem(w) for w in words(phrase)]
+            if not stems:
+                continue
+            if negated:
+                parsed.excluded.extend(stems)
+            elif len(stems) == 1:
+                parsed.terms.extend(stems)
+            else:
+                parsed.phrases.append(stems)
+            count += len(stems)
+            last_word_typed = None
+            continue
+        if token.startswith("#") and words(token[1:]):
+            parsed.tags.append(" ".join(words(token[1:])).lower())
+            continue
+        if token.startswith("!") and words(token[1:]):
+            parsed.collections.append(" ".join(words(token[1:])).lower())
+            continue
+        token_words = words(token)
+        if not token_words:
+            continue
+        if token.startswith("-") and len(token) > 1:
+            parsed.excluded.extend(stem(w) for w in token_words)
+            continue
+        parsed.terms.extend(stem(w) for w in token_words)
+        count += len(token_words)
+        last_word_typed = normalise(token_words[-1])
+    if last_word_typed and parsed.terms:
+        parsed.terms.pop()  # the last word is matched as a prefix of its stem or of itself
+        parsed.prefix = last_word_typed
+    return parsed
+
+
+def prefix_stem(parsed: ParsedQuery) -> str | None:
+    return stem(parsed.prefix) if parsed.prefix else None
+
+
+# ---------------------------------------------------------------- snippets
+
+
+def make_snippet(text: str, parsed: ParsedQuery, width: int = 30) -> str:
+    """Escaped text around the densest run of matching words, matches in <mark>."""
+    tokens = list(re.finditer(r"\w+", text or ""))
+    if not tokens:
+        return ""
+    wanted = parsed.highlight_terms()
+    prefixes = [p for p in (parsed.prefix, prefix_stem(parsed)) if p]
+
+    def hit(word: str) -> bool:
+        term = stem(word)
+        return term in wanted or any(
+            term.startswith(p) or normalise(word).startswith(p) for p in prefixes
+        )
+
+    hits = [i for i, t in enumerate(tokens) if hit(t.group())]
+    start = 0
+    if hits:
+        # The window of `width` words holding the most hits.
+        best, right = 0, 0
+        for left in range(len(hits)):
+            while right < len(hits) and hits[right] - hits[left] < width:
+                right += 1
+            if right - left > best:
+                best, start = right - left, max(0, hits[left] - 3)
+    window = tokens[start : start + width]
+    hit_set = set(hits)
+    out = ["…"] if start > 0 else []
+    cursor = window[0].start()
+    for offset, token in enumerate(window):
+        out.append(escape(text[cursor : token.start()]))
+        word = escape(token.group())
+        out.append(f"<mark>{word}</mark>" if start + offset in hit_set else word)
+        cursor = token.end()
+    if start + width < len(tokens):
+        out.append("…")
+    return " ".join("".join(out).split())
