@@ -41,6 +41,7 @@ def search_cards(
     filters: SearchFilters | None = None,
     limit: int = 20,
     offset: int = 0,
+    snippets: bool = True,
 ) -> SearchResults:
     filters = filters or SearchFilters()
     parsed = parse_query(query)
@@ -59,7 +60,9 @@ def search_cards(
             | Q(collection__name__icontains=name)
         )
     if parsed.positive:
-        page = get_backend().search(parsed, candidates, limit=limit, offset=offset)
+        page = get_backend().search(
+            parsed, candidates, limit=limit, offset=offset, snippets=snippets
+        )
     elif parsed.tags or parsed.collections:
         page = _browse(candidates, limit, offset)  # only filters: list what they select
     else:

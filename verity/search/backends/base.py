@@ -42,6 +42,7 @@ class SearchBackend(ABC):
         candidates: QuerySet[Card],
         limit: int = 20,
         offset: int = 0,
+        snippets: bool = True,
     ) -> SearchPage:
         """Cards of `candidates` matching the query, best first. Every word must match
         (the last as a prefix, for search-as-you-type); when that finds nothing, any word
@@ -50,10 +51,14 @@ class SearchBackend(ABC):
         allowed = candidate_sql(candidates)
         if not parsed.positive or allowed is None:
             return SearchPage()
-        page = self.ranked(parsed, allowed, match_all=True, limit=limit, offset=offset)
+        page = self.ranked(
+            parsed, allowed, match_all=True, limit=limit, offset=offset, snippets=snippets
+        )
         positives = len(parsed.terms) + len(parsed.phrases) + (1 if parsed.prefix else 0)
         if page.total == 0 and positives > 1:
-            page = self.ranked(parsed, allowed, match_all=False, limit=limit, offset=offset)
+            page = self.ranked(
+                parsed, allowed, match_all=False, limit=limit, offset=offset, snippets=snippets
+            )
         return page
 
     @abstractmethod
@@ -65,8 +70,10 @@ class SearchBackend(ABC):
         match_all: bool,
         limit: int,
         offset: int,
+        snippets: bool,
     ) -> SearchPage:
-        """One page of matches among the allowed card ids (SQL and params), with the total."""
+        """One page of matches among the allowed card ids (SQL and params), with the total;
+        `snippets` False skips the highlighted excerpts (for evaluation and counting)."""
 
     @abstractmethod
     def clear(self) -> None: ...

@@ -94,6 +94,7 @@ class PostgresBackend(SearchBackend):
         match_all: bool,
         limit: int,
         offset: int,
+        snippets: bool,
     ) -> SearchPage:
         tsquery = tsquery_expression(parsed, match_all)
         allowed_sql, allowed_params = allowed
@@ -122,7 +123,7 @@ class PostgresBackend(SearchBackend):
             SearchHit(
                 card_id=row[0],
                 score=float(row[1]),
-                snippet=make_snippet(row[3], parsed),
+                snippet=make_snippet(row[3], parsed) if snippets else "",
             )
             for row in rows
         ]

@@ -86,6 +86,7 @@ class SQLiteBackend(SearchBackend):
         match_all: bool,
         limit: int,
         offset: int,
+        snippets: bool,
     ) -> SearchPage:
         allowed_sql, allowed_params = allowed
         # The unary + keeps SQLite from handing the id list to FTS5 as a rowid constraint,
@@ -106,17 +107,19 @@ class SQLiteBackend(SearchBackend):
                 total = int(cursor.fetchone()[0])
             if not ranked:
                 return SearchPage(total=total)
-            ids = [row[0] for row in ranked]
-            cursor.execute(
-                f"SELECT rowid, raw FROM {TABLE} WHERE rowid IN ({', '.join(['%s'] * len(ids))})",
-                ids,
-            )
-            bodies = dict(cursor.fetchall())
+            bodies: dict[int, str] = {}
+            if snippets:
+                ids = [row[0] for row in ranked]
+                placeholders = ", ".join(["%s"] * len(ids))
+                cursor.execute(
+                    f"SELECT rowid, raw FROM {TABLE} WHERE rowid IN ({placeholders})", ids
+                )
+                bodies = dict(cursor.fetchall())
         hits = [
             SearchHit(
                 card_id=card_id,
                 score=-score,
-                snippet=make_snippet(bodies.get(card_id, ""), parsed),
+                snippet=make_snippet(bodies.get(card_id, ""), parsed) if snippets else "",
             )
             for card_id, score in ranked
         ]

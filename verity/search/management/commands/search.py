@@ -8,6 +8,13 @@ the old index until the new one is complete.
 
 from __future__ import annotations
 
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 from typing import IO, Any, cast
 
 from django.core.management.base import BaseCommand, CommandError
@@ -17,46 +24,27 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from verity.knowledge.models import Card
 from verity.search.backends import get_backend
-from verity.search.backends import postgres as postgres_backend
-from verity.search.backends import sqlite as sqlite_backend
-
-# Where each built-in backend keeps one row per indexed card (table, card id column).
-INDEX_TABLES = {
-    "sqlite": (sqlite_backend.TABLE, "rowid"),
-    "postgresql": (postgres_backend.TABLE, "card_id"),
-}
+from verity.search.evaluation import evaluate, load_corpus, read_beir
 
 
 def indexable_cards() -> Any:
     return Card.objects.filter(archived_at__isnull=True)
 
 
-def indexed_card_ids() -> set[int] | None:
-    """Card ids present in the index, or None when the backend is not a built-in one."""
-    from django.conf import settings
-
-    if settings.VERITY_SEARCH_BACKEND or connection.vendor not in INDEX_TABLES:
-        return None
-    table, column = INDEX_TABLES[connection.vendor]
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {column} FROM {table}")
-        return {row[0] for row in cursor.fetchall()}
-
-
 def index_status() -> dict[str, Any]:
     """Cards that should be searchable vs what the index holds."""
     backend = get_backend()
     expected = set(indexable_cards().values_list("pk", flat=True))
-    indexed = indexed_card_ids()
+    indexed = backend.indexed_ids()
     status: dict[str, Any] = {
         "backend": f"{type(backend).__module__}.{type(backend).__name__}",
         "database": connection.vendor,
         "cards": len(expected),
-        "indexed": None if indexed is None else len(indexed),
-        "missing": None if indexed is None else len(expected - indexed),
-        "stale": None if indexed is None else len(indexed - expected),
+        "indexed": len(indexed),
+        "missing": len(expected - indexed),
+        "stale": len(indexed - expected),
     }
-    status["in_sync"] = indexed is not None and not status["missing"] and not status["stale"]
+    status["in_sync"] = not status["missing"] and not status["stale"]
     return status
 
 
@@ -64,11 +52,27 @@ class Command(BaseCommand):
     help = "Rebuild the search index or show whether it matches the cards."
 
     def add_arguments(self, parser: Any) -> None:
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{rebuild,status}")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{rebuild,status,eval}")
         rebuild = sub.add_parser("rebuild", help="Index every active card again.")
         rebuild.add_argument(
             "--no-progress", action="store_true", help="Do not draw a progress bar."
         )
+        evaluate = sub.add_parser(
+            "eval",
+            help="Measure search quality and speed on a BEIR-layout collection, in a scratch "
+            "database (your data is not touched).",
+        )
+        evaluate.add_argument("directory", help="Folder with corpus.jsonl, queries.jsonl, qrels/")
+        evaluate.add_argument("--split", default="test", help="qrels/<split>.tsv (default test)")
+        evaluate.add_argument(
+            "--database-url",
+            default="",
+            help="An EMPTY scratch database to use instead of a temporary SQLite file "
+            "(e.g. postgres://.../verity_eval); everything in it is replaced.",
+        )
+        scratch = sub.add_parser("eval-in-scratch", help=argparse.SUPPRESS)
+        scratch.add_argument("directory")
+        scratch.add_argument("--split", default="test")
         status = sub.add_parser("status", help="Compare the index with the cards.")
         status.add_argument(
             "--check", action="store_true", help="Exit with status 1 when the index is out of sync."
@@ -77,8 +81,54 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "rebuild":
             self.rebuild(show_progress=not options["no_progress"])
+        elif options["action"] == "eval":
+            self.evaluate_in_scratch_database(
+                Path(options["directory"]), options["split"], options["database_url"]
+            )
+        elif options["action"] == "eval-in-scratch":
+            self.evaluate_here(Path(options["directory"]), options["split"])
         else:
             self.status(check=options["check"])
+
+    def evaluate_in_scratch_database(self, directory: Path, split: str, database_url: str) -> None:
+        """Run the evaluation in a child process whose settings point at a scratch database,
+        so the collection goes through the normal saving and indexing path."""
+        if not (directory / "corpus.jsonl").exists() or not (directory / "qrels").is_dir():
+            raise CommandError(f"{directory} is not a BEIR folder (corpus.jsonl, qrels/).")
+        with tempfile.TemporaryDirectory(prefix="verity-eval-") as scratch:
+            env = {**os.environ, "VERITY_VAR_DIR": scratch}
+            env.pop("DATABASE_URL", None)
+            if database_url:
+                env["DATABASE_URL"] = database_url
+            verity = [sys.executable, "-m", "verity"]
+            if database_url:
+                subprocess.run([*verity, "flush", "--noinput"], env=env, check=False)
+            for step in (
+                ["migrate", "--noinput", "--verbosity", "0"],
+                ["search", "eval-in-scratch", str(directory.resolve()), "--split", split],
+            ):
+                if subprocess.run([*verity, *step], env=env, check=False).returncode:
+                    raise CommandError(f"`verity {' '.join(step)}` failed in the scratch database.")
+
+    def evaluate_here(self, directory: Path, split: str) -> None:
+        if Card.objects.exists():
+            raise CommandError("eval-in-scratch needs an empty database.")
+        data = read_beir(directory, split)
+        console = Console(file=cast(IO[str], self.stdout))
+        started = time.perf_counter()
+        with Progress(
+            TextColumn("[bold]Loading documents"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task("load", total=len(data.corpus))
+            reader = load_corpus(data.corpus, lambda n: progress.update(task, completed=n))
+        report = evaluate(data, reader, indexing_seconds=time.perf_counter() - started)
+        self.stdout.write(f"{directory.name} ({split}), {connection.vendor}")
+        for line in report.lines():
+            self.stdout.write(line)
 
     def rebuild(self, *, show_progress: bool) -> None:
         backend = get_backend()
@@ -108,20 +158,16 @@ class Command(BaseCommand):
             ("Backend", status["backend"]),
             ("Database", status["database"]),
             ("Active cards", status["cards"]),
-            ("Indexed cards", _or_unknown(status["indexed"])),
-            ("Missing from the index", _or_unknown(status["missing"])),
-            ("Stale in the index", _or_unknown(status["stale"])),
+            ("Indexed cards", status["indexed"]),
+            ("Missing from the index", status["missing"]),
+            ("Stale in the index", status["stale"]),
         ]
         width = max(len(label) for label, _ in rows)
         for label, value in rows:
             self.stdout.write(f"{label.ljust(width)}  {value}")
         if status["in_sync"]:
             self.stdout.write("The index is in sync.")
-        elif status["indexed"] is not None:
+        else:
             self.stdout.write("The index is out of sync: run `verity search rebuild`.")
             if check:
                 raise CommandError("search index out of sync", returncode=1)
-
-
-def _or_unknown(value: int | None) -> str:
-    return "unknown" if value is None else str(value)
