@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate demo serve worker check lint fmt types bench clean browser messages
+.PHONY: run test install migrate demo serve worker check lint fmt types bench bench-search clean browser messages
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
@@ -76,6 +76,11 @@ messages: install
 # HTTP load benchmark (needs wrk); writes nothing into var/, see docs/benchmarks.md.
 bench: install
 	$(BIN)/python benchmarks/http_load.py $(BENCH_ARGS)
+
+# Search quality against bm25s on the BEIR collections in ../shared/data/search.
+bench-search: install
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/search_quality.py
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* staticfiles
