@@ -1,1 +1,0 @@
-"""Verity: verified knowledge, enablement programs and impact analytics."""
