@@ -116,3 +116,16 @@ def test_any_text_is_a_valid_query(cast, query):
 )  # fmt: skip
 def test_operator_soup_never_errors(cast, query):
     search_cards(user=cast.sales_reader, query=query)
+
+
+def test_stop_words_are_dropped_only_when_other_words_remain():
+    assert parse_query("the price of a renewal").terms == [stem("price")]
+    assert parse_query("the price of a renewal").prefix == "renewal"
+    to_be = parse_query("to be or not")
+    assert to_be.terms and to_be.prefix == "not"  # nothing but stop words: keep them all
+
+
+def test_long_questions_keep_their_words():
+    question = " ".join(f"word{i}" for i in range(30))
+    parsed = parse_query(question)
+    assert len(parsed.terms) == 29 and parsed.prefix == "word29"

@@ -66,8 +66,17 @@ class ParsedQuery:
         return found
 
 
+# Lucene's English stop words: dropped from queries that have other words, so natural
+# questions rank by what they are about ("the price of a renewal" → price, renewal).
+ENGLISH_STOPWORDS = frozenset(
+    {"a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is",
+     "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there",
+     "these", "they", "this", "to", "was", "will", "with"}
+)  # fmt: skip
+
 TOKEN_RE = re.compile(r'(-?)"([^"]*)"?|(\S+)')
-MAX_TERMS = 12
+# Long natural-language questions keep all their words (SciFact train: +0.03 nDCG@10 over 12).
+MAX_TERMS = 32
 
 
 def parse_query(query: str) -> ParsedQuery:
@@ -110,6 +119,12 @@ def parse_query(query: str) -> ParsedQuery:
     if last_word_typed and parsed.terms:
         parsed.terms.pop()  # the last word is matched as a prefix of its stem or of itself
         parsed.prefix = last_word_typed
+    content = [t for t in parsed.terms if t not in ENGLISH_STOPWORDS]
+    prefix_is_content = bool(parsed.prefix) and parsed.prefix not in ENGLISH_STOPWORDS
+    if content or parsed.phrases or prefix_is_content:  # else keep them: "to be or not"
+        parsed.terms = content
+        if not prefix_is_content:
+            parsed.prefix = None
     return parsed
 
 
