@@ -20,7 +20,6 @@ from verity.accounts.models import Group, User
 from verity.accounts.schemas import AuthedRequest, Error, Id, Ok, PageParams, Text, paginate
 from verity.knowledge import selectors, services
 from verity.knowledge.models import (
-    ROLE_RANK,
     AccessRole,
     Card,
     CardVersion,
@@ -415,21 +414,9 @@ def trust(request: AuthedRequest) -> Any:
 
 
 def _with_roles(user: Any, collections: list[Collection]) -> list[Collection]:
-    """Attach the user's role to each collection with one query, not one per row."""
-    if user.is_site_admin:
-        for c in collections:
-            setattr(c, "role", AccessRole.CURATE)  # noqa: B010 - read by CollectionOut
-        return collections
-    best: dict[int, str] = {}
-    grants = CollectionAccess.objects.filter(
-        group__members=user, collection__in=[c.pk for c in collections]
-    ).values_list("collection_id", "role")
-    for collection_id, role in grants:
-        held = best.get(collection_id)
-        if held is None or ROLE_RANK[AccessRole(role)] > ROLE_RANK[AccessRole(held)]:
-            best[collection_id] = role
+    """Attach the user's role to each collection (from the grants read once per request)."""
     for c in collections:
-        setattr(c, "role", best.get(c.pk))  # noqa: B010 - read by CollectionOut
+        setattr(c, "role", access.collection_role(user, c))  # noqa: B010 - read by CollectionOut
     return collections
 
 
@@ -547,22 +534,6 @@ def access_revoke_group(request: AuthedRequest, collection_id: Id, group_id: Id)
 # ---------------------------------------------------------------- folders
 
 
-def _tree_order(folders: list[Folder]) -> list[Folder]:
-    """Depth first: each folder followed by its children, siblings by position."""
-    children: dict[int | None, list[Folder]] = {}
-    for folder in folders:
-        children.setdefault(folder.parent_id, []).append(folder)
-    ordered: list[Folder] = []
-
-    def walk(parent_id: int | None) -> None:
-        for folder in sorted(children.get(parent_id, []), key=lambda f: (f.position, f.name, f.pk)):
-            ordered.append(folder)
-            walk(folder.pk)
-
-    walk(None)
-    return ordered
-
-
 def _folder(collection: Collection, folder_id: int) -> Folder:
     folder = (
         Folder.objects.filter(collection=collection, pk=folder_id)
@@ -593,7 +564,8 @@ def _parent_input(collection: Collection, parent_id: int | None) -> Folder | Non
 )
 def folder_list(request: AuthedRequest, collection_id: Id, page: Query[PageParams]) -> Any:
     collection = access.get_collection_for(request.auth, pk=collection_id)
-    return paginate(_tree_order(list(Folder.objects.filter(collection=collection))), page)
+    tree = selectors.flatten_tree(selectors.folder_tree(collection))
+    return paginate([node.folder for node in tree], page)
 
 
 @router.post(

@@ -6,11 +6,21 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from verity.accounts import access
 from verity.accounts.models import Group, User
-from verity.knowledge.models import Card, CardVersion, Collection, Flag, VerificationState
+from verity.knowledge.models import (
+    Card,
+    CardFolder,
+    CardVersion,
+    Collection,
+    Favorite,
+    Flag,
+    Folder,
+    Tag,
+    VerificationState,
+)
 
 CARD_LIST_RELATED = ("collection", "verifier_user", "verifier_group", "last_verified_by")
 
@@ -138,8 +148,6 @@ def recently_updated(user: Any, limit: int = 8) -> list[Card]:
 
 
 def favourite_cards(user: Any, limit: int | None = None) -> QuerySet[Card]:
-    from verity.knowledge.models import Favorite
-
     mine = Favorite.objects.filter(user_id=user.pk).values("card_id")
     cards = card_list(user).filter(pk__in=mine).order_by("title")
     return cards[:limit] if limit else cards
@@ -160,8 +168,6 @@ class FolderNode:
 
 def folder_tree(collection: Collection) -> list[FolderNode]:
     """The collection's folders as an ordered tree, read in one query."""
-    from verity.knowledge.models import Folder
-
     by_parent: dict[int | None, list[Folder]] = {}
     for folder in Folder.objects.filter(collection=collection).order_by("position", "name", "pk"):
         by_parent.setdefault(folder.parent_id, []).append(folder)
@@ -204,10 +210,6 @@ def collection_cards(user: Any, collection: Collection) -> QuerySet[Card]:
 
 def folder_cards(user: Any, folder: Any) -> QuerySet[Card]:
     """The readable cards of a folder, in the curator's order."""
-    from django.db.models import OuterRef, Subquery
-
-    from verity.knowledge.models import CardFolder
-
     position = CardFolder.objects.filter(folder=folder, card=OuterRef("pk")).values("position")[:1]
     return (
         card_list(user)
@@ -231,8 +233,6 @@ def card_versions(card: Card) -> QuerySet[CardVersion]:
 
 
 def tags_in_use(user: Any, limit: int = 60) -> list[str]:
-    from verity.knowledge.models import Tag
-
     readable = access.cards_for(user).values("pk")
     return list(
         Tag.objects.filter(cards__in=readable).values_list("name", flat=True).distinct()[:limit]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,5 +94,9 @@ def index_card(card: Card) -> None:
     get_backend().index(card)
 
 
-def rebuild_index() -> int:
-    return get_backend().rebuild(Card.objects.filter(archived_at__isnull=True))
+def indexable_cards() -> QuerySet[Card]:
+    return Card.objects.filter(archived_at__isnull=True)
+
+
+def rebuild_index(progress: Callable[[], None] | None = None) -> int:
+    return get_backend().rebuild(indexable_cards(), progress)

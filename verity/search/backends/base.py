@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import html
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,12 +96,15 @@ class SearchBackend(ABC):
     def sweep_orphans(self) -> int:
         """Drop index rows whose card is gone or archived; returns how many."""
 
-    def rebuild(self, cards: QuerySet[Card]) -> int:
+    def rebuild(self, cards: QuerySet[Card], progress: Callable[[], None] | None = None) -> int:
+        """Empty the index and index `cards`; `progress` is called after each card."""
         self.clear()
         count = 0
-        for card in cards.prefetch_related("tags").iterator(chunk_size=500):
+        for card in cards.prefetch_related("tags").order_by("pk").iterator(chunk_size=500):
             self.index(card)
             count += 1
+            if progress is not None:
+                progress()
         return count
 
 

@@ -25,10 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from verity.knowledge.models import Card
 from verity.search.backends import get_backend
 from verity.search.evaluation import evaluate, load_corpus, read_beir
-
-
-def indexable_cards() -> Any:
-    return Card.objects.filter(archived_at__isnull=True)
+from verity.search.services import indexable_cards, rebuild_index
 
 
 def index_status() -> dict[str, Any]:
@@ -131,12 +128,9 @@ class Command(BaseCommand):
             self.stdout.write(line)
 
     def rebuild(self, *, show_progress: bool) -> None:
-        backend = get_backend()
-        cards = indexable_cards().prefetch_related("tags").order_by("pk")
         console = Console(file=cast(IO[str], self.stdout))
         with transaction.atomic():
-            total = cards.count()
-            backend.clear()
+            total = indexable_cards().count()
             with Progress(
                 TextColumn("[bold]Indexing cards"),
                 BarColumn(),
@@ -147,10 +141,8 @@ class Command(BaseCommand):
                 transient=False,
             ) as progress:
                 task = progress.add_task("index", total=total)
-                for card in cards.iterator(chunk_size=500):
-                    backend.index(card)
-                    progress.advance(task)
-        self.stdout.write(f"Indexed {total} cards with {type(backend).__name__}.")
+                rebuild_index(progress=lambda: progress.advance(task))
+        self.stdout.write(f"Indexed {total} cards with {type(get_backend()).__name__}.")
 
     def status(self, *, check: bool) -> None:
         status = index_status()
