@@ -1,12 +1,15 @@
 """Search quality: Verity's ranking against bm25s (stemmed BM25) on the same BEIR
 collections, in one run. Verity goes through `verity search eval` (a scratch database,
-the normal saving and indexing path); bm25s indexes the same title + text.
+the normal saving and indexing path) and reports both its modes: lexical only, and hybrid
+(lexical fused with the embedding model); bm25s indexes the same title + text.
 
     .venv/bin/pip install bm25s==0.3.16
     .venv/bin/python benchmarks/search_quality.py [DIR ...]
 
-Defaults to SciFact (test split) and XQuAD Russian sentences from ../shared/data/search.
-Prints a Markdown table for docs/benchmarks.md.
+Defaults to SciFact (test split), XQuAD Russian sentences from ../shared/data/search and
+the FAQ set built from the demo content (benchmarks/faq). Vectors are cached in
+var/eval-cache/ between runs (computing them is the slow part). Prints a Markdown table
+for docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -34,16 +37,34 @@ from verity.search.evaluation import mrr_at, ndcg_at, read_beir, recall_at  # no
 DEFAULT_SETS = [
     ROOT.parent / "shared" / "data" / "search" / "scifact",
     ROOT.parent / "shared" / "data" / "search" / "xquad-ru-sentences",
+    ROOT / "benchmarks" / "faq",
 ]
+CACHE = ROOT / "var" / "eval-cache"
 
 
-def verity_scores(directory: Path) -> dict[str, float]:
+def verity_scores(directory: Path) -> dict[str, dict[str, float]]:
+    """{"lexical": metrics, "hybrid": metrics} from one `verity search eval` run."""
+    CACHE.mkdir(parents=True, exist_ok=True)
     out = subprocess.run(
-        [sys.executable, "-m", "verity", "search", "eval", str(directory)],
+        [
+            sys.executable,
+            "-m",
+            "verity",
+            "search",
+            "eval",
+            str(directory),
+            "--vectors-cache",
+            str(CACHE / f"{directory.name}.npz"),
+        ],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+    reports = re.split(r"^\S+ \(\w+\), \w+, (lexical|hybrid)$", out, flags=re.MULTILINE)
+    return {mode: parse(text) for mode, text in zip(reports[1::2], reports[2::2], strict=True)}
+
+
+def parse(out: str) -> dict[str, float]:
     values = {}
     for key, pattern in {
         "ndcg": r"nDCG@10\s+([\d.]+)",
@@ -99,15 +120,17 @@ def main() -> None:
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for directory in sets:
         ours, theirs = verity_scores(directory), bm25s_scores(directory)
-        for name, s in (("Verity (lexical)", ours), ("bm25s (stemmed)", theirs)):
+        rows = [(f"Verity ({mode})", metrics) for mode, metrics in ours.items()]
+        for name, s in [*rows, ("bm25s (stemmed)", theirs)]:
             print(
                 f"| {directory.name} | {name} | {s['ndcg']:.4f} | {s['recall']:.4f} | "
                 f"{s['mrr']:.4f} | {s['qps']:.1f} | {s['p50']:.1f} | {s['p95']:.1f} |"
             )
-        print(
-            f"| {directory.name} | ratio Verity / bm25s (nDCG@10) | "
-            f"{ours['ndcg'] / theirs['ndcg']:.3f} | | | | | |"
-        )
+        for mode, metrics in ours.items():
+            print(
+                f"| {directory.name} | ratio Verity {mode} / bm25s (nDCG@10) | "
+                f"{metrics['ndcg'] / theirs['ndcg']:.3f} | | | | | |"
+            )
 
 
 if __name__ == "__main__":

@@ -173,6 +173,10 @@ if env_bool("BEHIND_HTTPS_PROXY"):
 # Verity's own knobs.
 VERITY_LOGIN_RATE = os.environ.get("VERITY_LOGIN_RATE", "10/5m")  # attempts per email+IP
 VERITY_SEARCH_BACKEND = os.environ.get("VERITY_SEARCH_BACKEND", "")  # "" = by database vendor
+# Semantic matching with the bundled multilingual model; off = lexical search only.
+VERITY_SEARCH_EMBEDDINGS = env_bool("VERITY_SEARCH_EMBEDDINGS", True)
+# Searches are kept this long for the knowledge-gap reports, then deleted.
+VERITY_SEARCH_EVENT_DAYS = int(os.environ.get("VERITY_SEARCH_EVENT_DAYS", "365"))
 VERITY_PAGE_SIZE = 50
 VERITY_WORKER_POLL_SECONDS = float(os.environ.get("VERITY_WORKER_POLL_SECONDS", "2"))
 VERITY_RUN_JOBS_INLINE = env_bool("VERITY_RUN_JOBS_INLINE")

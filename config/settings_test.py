@@ -20,3 +20,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 # The browser journeys' live server threads must not keep connections open past a test:
 # PostgreSQL refuses to drop a test database that still has sessions.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+
+# Embedding every card a test saves would slow the suite down; the tests of semantic search
+# turn vectors on themselves.
+VERITY_SEARCH_EMBEDDINGS = False

@@ -54,7 +54,14 @@ def test_search_is_ranked_and_filtered(api: Any, cast: Any) -> None:
 def test_outsider_finds_nothing(api: Any, cast: Any) -> None:
     for q in ("discount", "refund", "approval", "support"):
         body = api("outsider").get("/search", q=q).json()
-        assert body == {"query": q, "total": 0, "count": 0, "items": []}
+        # The body also carries search_id, corrected and semantic; what matters here is that
+        # nothing was found.
+        assert {key: body[key] for key in ("query", "total", "count", "items")} == {
+            "query": q,
+            "total": 0,
+            "count": 0,
+            "items": [],
+        }
     support = api("support_reader").get("/search", q="discount").json()
     assert support["total"] == 0
     # Filtering by an unreadable collection does not open it.
@@ -117,7 +124,10 @@ def test_search_query_count_does_not_grow(
         )
     reader = api("sales_reader")
     reader.get("/me")  # the token's last-used stamp is written once, outside the measurement
-    with django_assert_max_num_queries(8):
+    # The search itself needed 8 at most; recording it adds 2 (the search being typed, which
+    # it may extend, then the write) and ranking 1 (which of the hits are verified). A fixed
+    # budget with 26 results still catches a query per result.
+    with django_assert_max_num_queries(11):
         body = reader.get("/search", q="pricing", limit=30).json()
     assert body["total"] == 26  # the 25 notes and the card tagged "pricing"
     assert len(body["items"]) == 26

@@ -6,14 +6,19 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count
+from django.urls import reverse
+from django.utils import timezone
 
+from tests.web.helpers import client_for
 from verity.accounts import access
 from verity.accounts.models import Group, JobFunction, User
+from verity.core.demo.searches import SearchHistory
 from verity.core.models import Job
 from verity.knowledge.models import (
     Card,
@@ -25,7 +30,9 @@ from verity.knowledge.models import (
     VerificationReason,
     VerificationState,
 )
+from verity.search import analytics
 from verity.search.backends import get_backend
+from verity.search.models import KnowledgeRequest, SearchEvent
 from verity.search.services import search_cards
 
 CYRILLIC = re.compile("[\\u0400-\\u04ff]")
@@ -45,6 +52,7 @@ def demo(django_db_setup, django_db_blocker) -> Iterator[str]:
 def test_load_reports_what_it_loaded(demo, db):
     assert "Loaded the Northwind Cloud demo" in demo
     assert "152 cards" in demo
+    assert re.search(r"\d{3} searches of the last month", demo)
 
 
 def test_about_150_cards_about_30_in_russian(demo, db):
@@ -168,3 +176,56 @@ def test_logins_table(demo, db):
     text = out.getvalue()
     assert "admin@northwind.example" in text and "verity-demo" in text
     assert "Enablement lead (curator)" in text and "Account executive" in text
+
+
+def test_a_month_of_searches_fills_the_insights_page(demo, db):
+    curator = User.objects.get(email="priya.raman@northwind.example")
+    report = analytics.search_insights(user=curator, days=30)
+    assert 300 <= report.total_searches <= 600
+    assert len(report.top) >= 30 and len(report.no_results) >= 5 and len(report.no_clicks) >= 5
+    # Both languages, from many people, and a realistic share of opened results.
+    queries = {row.query for row in report.top}
+    assert "discount approval" in queries and any(CYRILLIC.search(q) for q in queries)
+    assert any(CYRILLIC.search(row.query) for row in report.no_results)
+    assert SearchEvent.objects.values("user").distinct().count() >= 20
+    opened = SearchEvent.objects.filter(clicked_at__isnull=False).count()
+    assert 0.4 < opened / report.total_searches < 0.9
+    # A week holds roughly a quarter of the month: the searches are spread over it.
+    week = analytics.search_insights(user=curator, days=7).total_searches
+    assert 0.1 < week / report.total_searches < 0.45
+    assert KnowledgeRequest.objects.filter(status="open").count() == 2
+    # The requests are history: they queue no emails to the experts.
+    assert not Job.objects.filter(name="search.notify_knowledge_request").exists()
+
+    html = client_for(curator).get(reverse("search_insights")).content.decode()
+    assert html.count('class="insights-query"') >= 40
+    assert "hipaa baa" in html and "эдо диадок" in html
+    assert 'id="request-' in html
+
+
+def test_demo_searches_are_true_and_respect_access(demo, db):
+    """The counts are what the search really answers the person, and nobody opened a card
+    they cannot read."""
+    events = SearchEvent.objects.select_related("user").order_by("pk")
+    for event in events[::7]:
+        found = search_cards(user=event.user, query=event.query, limit=5, use_semantic=False)
+        assert found.total == event.result_count, event.query
+    for event in events.filter(clicked_card__isnull=False):
+        assert access.cards_for(event.user).filter(pk=event.clicked_card_id).exists()
+        assert event.result_count > 0 and event.clicked_at > event.created_at
+    assert not events.filter(result_count=0, clicked_card__isnull=False).exists()
+
+
+def test_demo_searches_are_the_same_every_time(demo, db):
+    people = list(User.objects.filter(email__endswith="@northwind.example"))
+    now = timezone.now()
+
+    def history() -> list[tuple]:
+        events = SearchHistory(users=people, now=now, seed=7).events()
+        return [
+            (e.user_id, e.query, e.result_count, e.clicked_card_id, e.created_at) for e in events
+        ]
+
+    first = history()
+    assert first == history()
+    assert all(now - timedelta(days=30) < row[4] < now for row in first)

@@ -106,6 +106,16 @@ def collections_for(user: AnyUser, role: str = AccessRole.READ) -> QuerySet[Coll
     return Collection.objects.filter(pk__in=grants_of(user).collection_ids(role))
 
 
+def readable_collection_ids(user: AnyUser) -> list[int] | None:
+    """Ids of the collections `user` can read; None means every collection (admins). For
+    code that filters outside SQL, such as the in-memory vector index."""
+    if not _is_member(user):
+        return []
+    if user.is_site_admin:
+        return None
+    return grants_of(user).collection_ids(AccessRole.READ)
+
+
 def cards_for(
     user: AnyUser, role: str = AccessRole.READ, include_archived: bool = False
 ) -> QuerySet[Card]:
@@ -185,6 +195,16 @@ def is_verifier(user: AnyUser, card: Card) -> bool:
 def can_verify(user: AnyUser, card: Card) -> bool:
     """Verifiers verify their cards; curators of the collection may verify on their behalf."""
     return is_verifier(user, card) or has_role(user, card.collection, AccessRole.CURATE)
+
+
+def can_see_search_insights(user: AnyUser) -> bool:
+    """Search insights (what people look for and do not find) are for the people who can fix
+    the gaps: site admins and anyone curating at least one collection."""
+    if not _is_member(user):
+        return False
+    if user.is_site_admin:
+        return True
+    return any(role == AccessRole.CURATE for role in grants_of(user).roles.values())
 
 
 def require(condition: bool) -> None:

@@ -60,14 +60,19 @@ def periodic(name: str, every: timedelta) -> Callable[[JobFunc], JobFunc]:
     return register
 
 
-def enqueue(name: str, run_after_seconds: float = 0, **payload: Any) -> None:
-    """Queue a job once the surrounding transaction commits (none for a rolled-back write)."""
+def enqueue(
+    name: str, run_after_seconds: float = 0, *, unique: bool = False, **payload: Any
+) -> None:
+    """Queue a job once the surrounding transaction commits (none for a rolled-back write).
+    `unique`: not if the same job is already waiting (for jobs that do all pending work)."""
     if name not in _registry:
         raise KeyError(f"unknown job {name!r}")
 
     def create() -> None:
         if settings.VERITY_RUN_JOBS_INLINE:
             _registry[name](**payload)
+            return
+        if unique and Job.objects.filter(name=name, state=Job.State.QUEUED).exists():
             return
         Job.objects.create(
             name=name,

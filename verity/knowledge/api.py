@@ -41,6 +41,9 @@ from verity.knowledge.schemas import (
     CollectionPage,
     CollectionPatch,
     CollectionTrust,
+    DismissIn,
+    DuplicateFilters,
+    DuplicatePage,
     FavoriteOut,
     FlagIn,
     FlagOut,
@@ -52,6 +55,7 @@ from verity.knowledge.schemas import (
     GrantIn,
     GrantOut,
     GrantRemove,
+    MergeIn,
     RestoreIn,
     TagPage,
     TrustReport,
@@ -59,6 +63,7 @@ from verity.knowledge.schemas import (
     VersionDetail,
     VersionPage,
 )
+from verity.search import duplicates
 
 router = Router()
 
@@ -102,6 +107,14 @@ def _group_input(group_id: int) -> Group:
     if group is None:
         raise ValidationError({"group": _("No group with id %(id)s.") % {"id": group_id}})
     return group
+
+
+def _card_input(user: Any, card_id: int, field: str) -> Card:
+    """A card named in a body: unknown or unreadable is a field error, not a 404."""
+    card = access.cards_for(user, include_archived=True).filter(pk=card_id).first()
+    if card is None:
+        raise ValidationError({field: _("No card with id %(id)s.") % {"id": card_id}})
+    return card
 
 
 def _fresh(card: Card) -> Card:
@@ -211,6 +224,37 @@ def card_bulk(request: AuthedRequest, payload: BulkIn) -> Any:
     return {"action": payload.action, "updated": updated}
 
 
+# Also before /cards/{card_id}.
+@router.get(
+    "/cards/duplicates",
+    response={200: DuplicatePage, **ERRORS},
+    tags=["duplicates"],
+    summary="Likely duplicate pairs among the cards I curate, most similar first (curators)",
+)
+def duplicate_list(
+    request: AuthedRequest, filters: Query[DuplicateFilters], page: Query[PageParams]
+) -> Any:
+    user: Any = request.auth
+    access.require(access.collections_for(user, AccessRole.CURATE).exists())
+    pairs = duplicates.duplicate_pairs(user, min_score=filters.min_score).prefetch_related(
+        "card_a__tags", "card_b__tags"
+    )
+    scan = duplicates.last_scan()
+    return {**paginate(pairs, page), "computed_at": scan.finished_at if scan else None}
+
+
+@router.post(
+    "/cards/duplicates/dismiss",
+    response={200: Ok, **ERRORS},
+    tags=["duplicates"],
+    summary="Say two cards are not duplicates; the pair is not suggested again (curators)",
+)
+def duplicate_dismiss(request: AuthedRequest, payload: DismissIn) -> Any:
+    card_a, card_b = (_card_input(request.auth, pk, "cards") for pk in payload.cards)
+    duplicates.dismiss_pair(user=request.auth, card_a=card_a, card_b=card_b)
+    return {"ok": True}
+
+
 @router.get(
     "/cards/{card_id}", response={200: CardOut, **ERRORS}, tags=["cards"], summary="One card"
 )
@@ -263,6 +307,19 @@ def card_archive(request: AuthedRequest, card_id: Id) -> Any:
 def card_unarchive(request: AuthedRequest, card_id: Id) -> Any:
     card = _card(request, card_id, AccessRole.AUTHOR)
     return _fresh(services.card_unarchive(user=request.auth, card=card))
+
+
+@router.post(
+    "/cards/{card_id}/merge",
+    response={200: CardOut, **ERRORS},
+    tags=["duplicates"],
+    summary="Keep this card and fold `others` into it: they are archived with `merged_into` "
+    "set, their favourites move here (curators of every card)",
+)
+def card_merge(request: AuthedRequest, card_id: Id, payload: MergeIn) -> Any:
+    keep = _card(request, card_id)
+    others = [_card_input(request.auth, pk, "others") for pk in dict.fromkeys(payload.others)]
+    return _fresh(services.merge_cards(user=request.auth, keep=keep, others=others))
 
 
 @router.post(

@@ -159,6 +159,11 @@ class Card(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     archived_at = models.DateTimeField(null=True, blank=True)
+    # Set when a curator merged this card into another: it is archived, and its page
+    # redirects there so old links and bookmarks keep working.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_cards"
+    )
 
     class Meta:
         ordering = ["-updated_at"]
@@ -265,3 +270,64 @@ class Flag(models.Model):
 
     def __str__(self) -> str:
         return f"flag on card {self.card_id}: {self.comment[:40]}"
+
+
+class DuplicatePair(models.Model):
+    """Two active cards that look like the same answer, found by the periodic duplicate scan
+    (verity.search.duplicates). `card_a` has the smaller id, so each pair is stored once."""
+
+    card_a = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="+")
+    card_b = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="+")
+    text_similarity = models.FloatField()
+    # None when either card has no vector (model off, or not embedded yet).
+    meaning_similarity = models.FloatField(null=True)
+    score = models.FloatField(db_index=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-score", "card_a_id", "card_b_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["card_a", "card_b"], name="duplicate_pair_once"),
+            models.CheckConstraint(
+                condition=models.Q(card_a__lt=models.F("card_b")), name="duplicate_pair_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"cards {self.card_a_id} ≈ {self.card_b_id} ({self.score:.2f})"
+
+
+class DuplicateDismissal(models.Model):
+    """A curator said two cards are not duplicates: the report does not show them again."""
+
+    card_a = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="+")
+    card_b = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="+")
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["card_a", "card_b"], name="duplicate_dismissed_once"),
+            models.CheckConstraint(
+                condition=models.Q(card_a__lt=models.F("card_b")),
+                name="duplicate_dismissal_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"cards {self.card_a_id} and {self.card_b_id} are not duplicates"
+
+
+class DuplicateScan(models.Model):
+    """One row: when the duplicate pairs were last computed, so the report can say so."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    finished_at = models.DateTimeField()
+    cards = models.PositiveIntegerField(default=0)
+    pairs = models.PositiveIntegerField(default=0)
+    used_meaning = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"duplicate scan of {self.cards} cards at {self.finished_at:%Y-%m-%d %H:%M}"

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from ninja import Field, Schema
 
+from verity.accounts import access
 from verity.accounts.schemas import MAX_ID, Id, Text, not_null
 
 Role = Literal["read", "author", "curate"]
@@ -71,6 +72,9 @@ class CardOut(CardSummary):
     last_verified_by: int | None
     created_at: datetime
     archived_at: datetime | None
+    merged_into: int | None = Field(
+        None, description="The card this one was merged into (it is archived), if you can read it"
+    )
 
     @staticmethod
     def resolve_folders(obj: Any) -> list[int]:
@@ -83,6 +87,16 @@ class CardOut(CardSummary):
     @staticmethod
     def resolve_last_verified_by(obj: Any) -> int | None:
         return obj.last_verified_by_id  # type: ignore[no-any-return]
+
+    @staticmethod
+    def resolve_merged_into(obj: Any, context: Any) -> int | None:
+        target = getattr(obj, "merged_into_id", None)
+        request = (context or {}).get("request")
+        user = getattr(request, "auth", None)
+        if target is None or user is None:
+            return None
+        # Only a card the reader may see: the id of any other card would reveal that it exists.
+        return target if access.cards_for(user).filter(pk=target).exists() else None
 
 
 class CardPage(Schema):
@@ -342,3 +356,40 @@ class CollectionTrust(TrustOut):
 class TrustReport(Schema):
     overall: TrustOut
     collections: list[CollectionTrust]
+
+
+# ---------------------------------------------------------------- duplicates
+
+
+class DuplicatePairOut(Schema):
+    """Two cards that look like the same answer. `text_similarity` and `score` run from 0 to
+    1; `meaning_similarity` is the cosine of the cards' sentence vectors (null without them)."""
+
+    cards: list[CardSummary]
+    text_similarity: float
+    meaning_similarity: float | None
+    score: float
+
+    @staticmethod
+    def resolve_cards(obj: Any) -> list[Any]:
+        return [obj.card_a, obj.card_b]
+
+
+class DuplicatePage(Schema):
+    items: list[DuplicatePairOut]
+    count: int
+    computed_at: datetime | None = Field(None, description="When the pairs were last computed")
+
+
+class DuplicateFilters(Schema):
+    min_score: float = Field(0.5, ge=0.5, le=1.0, description="Only pairs scoring at least this")
+
+
+class MergeIn(Schema):
+    others: list[Id] = Field(
+        ..., min_length=1, max_length=100, description="Cards to fold into this one"
+    )
+
+
+class DismissIn(Schema):
+    cards: list[Id] = Field(..., min_length=2, max_length=2, description="The two card ids")

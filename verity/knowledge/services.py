@@ -33,6 +33,7 @@ from verity.knowledge.models import (
     VerificationState,
 )
 from verity.lib.markdown import render_markdown
+from verity.search import duplicates  # also registers the duplicate scan job
 from verity.search.services import index_card
 
 
@@ -433,7 +434,8 @@ def card_unarchive(*, user: User, card: Card) -> Card:
     access.require(access.has_role(user, card.collection, AccessRole.AUTHOR))
     if card.archived_at is not None:
         card.archived_at = None
-        card.save(update_fields=["archived_at"])
+        card.merged_into = None  # a restored card is its own answer again: no redirect
+        card.save(update_fields=["archived_at", "merged_into"])
         index_card(card)
     return card
 
@@ -445,6 +447,66 @@ def favorite_set(*, user: User, card: Card, on: bool) -> bool:
     else:
         Favorite.objects.filter(user=user, card=card).delete()
     return on
+
+
+@transaction.atomic
+def merge_cards(*, user: User, keep: Card, others: Iterable[Card]) -> Card:
+    """Keep one card and fold the others into it: they are archived with `merged_into` set
+    (their pages redirect to `keep`, so old links and bookmarks keep working), their
+    favourites move to `keep` and `keep` records a version saying what was merged.
+    Curators only, of every card's collection."""
+    other_ids = list(dict.fromkeys(card.pk for card in others))
+    if not other_ids:
+        raise ValidationError({"others": _("Choose at least one card to merge into this one.")})
+    if keep.pk in other_ids:
+        raise ValidationError({"others": _("A card cannot be merged into itself.")})
+    # Lock every row involved, then check rights on what is stored now.
+    locked = {
+        card.pk: card
+        for card in Card.objects.select_for_update()
+        .select_related("collection")
+        .filter(pk__in=[keep.pk, *other_ids])
+    }
+    keep = locked[keep.pk]
+    merged = [locked[pk] for pk in other_ids if pk in locked]
+    for card in [keep, *merged]:
+        access.require(access.has_role(user, card.collection, AccessRole.CURATE))
+    if len(merged) != len(other_ids):
+        raise ValidationError({"others": _("Some of the cards to merge do not exist.")})
+    if keep.archived_at is not None:
+        raise ValidationError({"card": _("Restore the card you keep before merging into it.")})
+    for card in merged:
+        if card.archived_at is not None:
+            raise ValidationError(
+                {"others": _("“%(title)s” is already archived.") % {"title": card.title}}
+            )
+
+    now = timezone.now()
+    for card in merged:
+        card.archived_at = now
+        card.merged_into = keep
+        card.save(update_fields=["archived_at", "merged_into"])
+        index_card(card)  # removes it from search
+    # Cards merged earlier into one of these now point straight at the card kept: one hop.
+    Card.objects.filter(merged_into_id__in=other_ids).update(merged_into=keep)
+
+    # Favourites follow the answer; someone who had both keeps one.
+    has_keep = set(Favorite.objects.filter(card=keep).values_list("user_id", flat=True))
+    for favourite in Favorite.objects.filter(card_id__in=other_ids).order_by("created_at"):
+        if favourite.user_id in has_keep:
+            favourite.delete()
+        else:
+            has_keep.add(favourite.user_id)
+            Favorite.objects.filter(pk=favourite.pk).update(card=keep)
+
+    keep.version += 1
+    keep.updated_by = user
+    keep.save(update_fields=["version", "updated_by", "updated_at"])
+    numbers = ", ".join(f"#{card.pk}" for card in merged)
+    # Stored, like "Restored version N", in the site's language rather than the reader's.
+    _snapshot(keep, user, [], note=f"Merged {numbers} into this card"[:200])
+    duplicates.forget_cards(other_ids)
+    return keep
 
 
 # ---------------------------------------------------------------- curator bulk actions

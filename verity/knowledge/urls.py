@@ -2,13 +2,20 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from verity.knowledge import views
+from verity.knowledge import views, views_duplicates
 
 urlpatterns: list[URLPattern] = [
     path("", views.home, name="home"),
     path("queue/", views.queue, name="queue"),
     path("cards/new/", views.card_create, name="card_create"),
     path("cards/preview/", views.card_preview, name="card_preview"),
+    path("cards/similar/", views_duplicates.card_similar, name="card_similar"),
+    path("cards/duplicates/", views_duplicates.duplicates_report, name="duplicates_report"),
+    path("cards/duplicates/merge/", views_duplicates.duplicates_merge, name="duplicates_merge"),
+    path(
+        "cards/duplicates/dismiss/", views_duplicates.duplicates_dismiss, name="duplicates_dismiss"
+    ),
+    path("cards/duplicates/scan/", views_duplicates.duplicates_scan, name="duplicates_scan"),
     path("cards/<int:pk>/", views.card_detail, name="card_detail"),
     path("cards/<int:pk>/edit/", views.card_edit, name="card_edit"),
     path("cards/<int:pk>/verify/", views.card_verify, name="card_verify"),

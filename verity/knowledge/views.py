@@ -31,6 +31,7 @@ from verity.knowledge.forms import (
 )
 from verity.knowledge.models import AccessRole, Card, Collection, Folder, VerificationState
 from verity.lib.markdown import render_markdown
+from verity.search import analytics
 
 
 class AuthedRequest(HttpRequest):
@@ -122,6 +123,16 @@ def _card_context(request: AuthedRequest, card: Card) -> dict[str, Any]:
 @require_GET
 def card_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     card = access.get_card_for(request.user, pk)
+    if card.merged_into_id is not None:
+        # Old links and bookmarks of a merged card lead to the card it was merged into,
+        # when the reader may see that one; otherwise they still see the archived card.
+        kept = access.cards_for(request.user).filter(pk=card.merged_into_id).first()
+        if kept is not None:
+            messages.info(
+                request,
+                _("“%(old)s” was merged into this card.") % {"old": card.title},
+            )
+            return redirect("card_detail", pk=kept.pk)
     context = _card_context(request, card)
     context["flag_open"] = request.GET.get("flag") == "1"  # the dialog without JavaScript
     return render(request, "knowledge/card_detail.html", context)
@@ -260,6 +271,8 @@ def card_create(request: AuthedRequest) -> HttpResponse:
             except ValidationError as error:
                 _add_service_errors(form, error)
             else:
+                # Written from a knowledge request (?request=): that request is now answered.
+                analytics.request_answered(request_id=request.GET.get("request"), card=card)
                 messages.success(
                     request, _("Card created. Its verifier will be asked to verify it.")
                 )
@@ -272,6 +285,9 @@ def card_create(request: AuthedRequest) -> HttpResponse:
             initial["collection"] = int(wanted)
         if folder.isdigit():
             initial["folders"] = [folder]
+        # From a search gap or a request to experts: the query is the working title.
+        if title := request.GET.get("title", "").strip():
+            initial["title"] = title[:300]
         form = _card_form(request, initial=initial)
     return render(request, "knowledge/card_form.html", {"form": form, "card": None})
 
@@ -427,7 +443,11 @@ def collection_list(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "knowledge/collection_list.html",
-        {"rows": rows, "can_create": request.user.is_site_admin},
+        {
+            "rows": rows,
+            "can_create": request.user.is_site_admin,
+            "can_curate": access.collections_for(request.user, AccessRole.CURATE).exists(),
+        },
     )
 
 

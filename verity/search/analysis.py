@@ -19,7 +19,7 @@ _russian = Stemmer.Stemmer("russian")
 
 
 def normalise(word: str) -> str:
-    return word.lower().replace("ё", "е")  # noqa: RUF001 (Cyrillic on purpose)
+    return word.lower().replace("ё", "е")
 
 
 @lru_cache(maxsize=100_000)
@@ -54,6 +54,7 @@ class ParsedQuery:
     tags: list[str] = field(default_factory=list)
     collections: list[str] = field(default_factory=list)
     prefix: str | None = None  # the last word as typed (lower-case), for prefix matching
+    text: str = ""  # the words and phrases as typed, without syntax: what semantic search reads
 
     @property
     def positive(self) -> bool:
@@ -73,6 +74,24 @@ ENGLISH_STOPWORDS = frozenset(
      "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there",
      "these", "they", "this", "to", "was", "will", "with"}
 )  # fmt: skip
+# How people phrase a question to a colleague ("how do I…", "can we…"): nothing about the
+# topic, and in the any-word fallback they would match every card written as a Q&A.
+QUESTION_WORDS = (
+    "i me my we our you your how what when where which who why do does did can could should "
+    "would have has had am"
+)
+# Snowball's Russian stop words, without the few that carry meaning in a policy question
+# (нельзя, можно, больше, лучше, хорошо, два, три).
+RUSSIAN_STOPWORDS = (
+    "и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только "
+    "ее мне было вот от меня еще нет о из ему теперь когда даже ну вдруг ли если уже или ни "
+    "быть был него до вас нибудь опять уж вам ведь там потом себя ничего ей может они тут где "
+    "есть надо ней для мы тебя их чем была сам чтоб без будто чего раз тоже себе под будет ж "
+    "тогда кто этот того потому этого какой совсем ним здесь этом один почти мой тем чтобы "
+    "нее сейчас были куда зачем всех никогда при наконец об другой хоть после над тот через "
+    "эти нас про всего них какая много разве эту моя впрочем свою этой перед иногда чуть том "
+    "такой им более всегда конечно всю между"
+)
 
 TOKEN_RE = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 # Long natural-language questions keep all their words (SciFact train: +0.03 nDCG@10 over 12).
@@ -84,6 +103,7 @@ def parse_query(query: str) -> ParsedQuery:
     parsed = ParsedQuery()
     count = 0
     last_word_typed: str | None = None
+    typed: list[str] = []
     for match in TOKEN_RE.finditer((query or "")[:500]):
         if count >= MAX_TERMS:
             break
@@ -92,14 +112,16 @@ def parse_query(query: str) -> ParsedQuery:
             stems = [stem(w) for w in words(phrase)]
             if not stems:
                 continue
+            last_word_typed = None
             if negated:
                 parsed.excluded.extend(stems)
-            elif len(stems) == 1:
+                continue
+            typed.append(phrase)
+            if len(stems) == 1:
                 parsed.terms.extend(stems)
             else:
                 parsed.phrases.append(stems)
             count += len(stems)
-            last_word_typed = None
             continue
         if token.startswith("#") and words(token[1:]):
             parsed.tags.append(" ".join(words(token[1:])).lower())
@@ -114,18 +136,24 @@ def parse_query(query: str) -> ParsedQuery:
             parsed.excluded.extend(stem(w) for w in token_words)
             continue
         parsed.terms.extend(stem(w) for w in token_words)
+        typed.append(token)
         count += len(token_words)
         last_word_typed = normalise(token_words[-1])
+    parsed.text = " ".join(typed)
     if last_word_typed and parsed.terms:
         parsed.terms.pop()  # the last word is matched as a prefix of its stem or of itself
         parsed.prefix = last_word_typed
-    content = [t for t in parsed.terms if t not in ENGLISH_STOPWORDS]
-    prefix_is_content = bool(parsed.prefix) and parsed.prefix not in ENGLISH_STOPWORDS
+    content = [t for t in parsed.terms if t not in STOPWORDS]
+    prefix_is_content = bool(parsed.prefix) and stem(parsed.prefix) not in STOPWORDS
     if content or parsed.phrases or prefix_is_content:  # else keep them: "to be or not"
         parsed.terms = content
         if not prefix_is_content:
             parsed.prefix = None
     return parsed
+
+
+# Query stop words as the index sees them (stems), for both languages.
+STOPWORDS = ENGLISH_STOPWORDS | {stem(w) for w in f"{QUESTION_WORDS} {RUSSIAN_STOPWORDS}".split()}
 
 
 def prefix_stem(parsed: ParsedQuery) -> str | None:

@@ -12,12 +12,15 @@ def sweep_search_index(sender: AppConfig, using: str = "default", **kwargs: Any)
     migration that changes the index schema leaves it empty)."""
     from django.db import connections
 
+    from verity.search import semantic
     from verity.search.backends import get_backend
 
     if "knowledge_card" in connections[using].introspection.table_names():
         backend = get_backend()
         backend.sweep_orphans()
         backend.index_missing()
+        if "search_cardembedding" in connections[using].introspection.table_names():
+            semantic.sync_missing()
 
 
 class SearchConfig(AppConfig):
@@ -25,4 +28,6 @@ class SearchConfig(AppConfig):
     label = "search"
 
     def ready(self) -> None:
+        from verity.search import analytics, jobs  # noqa: F401  (registers background jobs)
+
         post_migrate.connect(sweep_search_index, sender=self)

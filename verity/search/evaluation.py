@@ -15,11 +15,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from django.db import transaction
 
 from verity.accounts.models import SiteRole, User
 from verity.knowledge import services
 from verity.knowledge.models import Card, Collection
+from verity.search import ranking, semantic
 from verity.search.services import search_cards
 
 
@@ -112,12 +114,35 @@ class EvalReport:
         ]
 
 
-def evaluate(data: BeirData, user: User, indexing_seconds: float) -> EvalReport:
+def embed_corpus(
+    cache_path: Path | None, progress: Callable[[int], None] | None = None
+) -> tuple[int, float]:
+    """Compute every card's vector through the worker's code path; returns how many were
+    computed by the model and the seconds it took. With `cache_path` (an .npz file keyed
+    by text hash) vectors of texts seen in an earlier run are reused."""
+    cache: dict[str, np.ndarray] = {}
+    if cache_path is not None and cache_path.exists():
+        with np.load(cache_path) as stored:
+            cache = {key: stored[key] for key in stored.files}
+    known = len(cache)
+    started = time.perf_counter()
+    semantic.embed_pending(batch_size=32, progress=progress, cache=cache)
+    seconds = time.perf_counter() - started
+    if cache_path is not None and len(cache) > known:
+        np.savez(cache_path, **cache)  # type: ignore[arg-type]
+    return len(cache) - known, seconds
+
+
+def evaluate(
+    data: BeirData, user: User, indexing_seconds: float, use_semantic: bool = True
+) -> EvalReport:
     ids = dict(Card.objects.values_list("pk", "external_id"))
     ndcg, recall, mrr, latencies = [], [], [], []
     for query_id, text in data.queries.items():
         started = time.perf_counter()
-        results = search_cards(user=user, query=text, limit=100, snippets=False)
+        results = search_cards(
+            user=user, query=text, limit=100, snippets=False, use_semantic=use_semantic
+        )
         latencies.append(time.perf_counter() - started)
         ranked = [str(ids[r.card.pk]).removeprefix("doc:") for r in results.results]
         relevant = data.qrels[query_id]
@@ -138,3 +163,29 @@ def evaluate(data: BeirData, user: User, indexing_seconds: float) -> EvalReport:
         else 0.0,
         indexing_seconds=indexing_seconds,
     )
+
+
+# Every card that either side proposes, with its raw scores: enough to replay the fusion
+# offline for any weight and floor (benchmarks/tune_fusion.py).
+DUMP_FUSION = ranking.Fusion(semantic_weight=0.5, floor=-1.0, trust_bonus=0.0, pool=100)
+
+
+def dump_candidates(data: BeirData, user: User, path: Path) -> None:
+    ids = dict(Card.objects.values_list("pk", "external_id"))
+    states = dict(Card.objects.values_list("pk", "verification_state"))
+    with path.open("w", encoding="utf-8") as out:
+        for query_id, text in data.queries.items():
+            results = search_cards(
+                user=user, query=text, limit=200, snippets=False, fusion=DUMP_FUSION
+            )
+            candidates = [
+                {
+                    "id": str(ids[r.card.pk]).removeprefix("doc:"),
+                    "lexical": r.lexical,
+                    "semantic": r.semantic,
+                    "verified": states[r.card.pk] == "verified",
+                }
+                for r in results.results
+            ]
+            row = {"query": query_id, "qrels": data.qrels[query_id], "candidates": candidates}
+            out.write(json.dumps(row) + "\n")

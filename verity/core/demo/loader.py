@@ -19,6 +19,7 @@ from verity.accounts import access
 from verity.accounts import services as account_services
 from verity.accounts.models import Group, User
 from verity.core.demo.generate import generated_cards
+from verity.core.demo.searches import load_search_history
 from verity.core.models import Job
 from verity.knowledge import services
 from verity.knowledge.models import AccessRole, Card, CardVersion, Collection, Flag
@@ -54,6 +55,7 @@ class DemoSummary:
     collections: int = 0
     cards: int = 0
     states: dict[str, int] = field(default_factory=dict)
+    searches: int = 0
 
 
 def company() -> dict[str, Any]:
@@ -320,6 +322,13 @@ class Loader:
                     needs_verification_since=card.next_verification_at
                 )
             self.favourites()
+            # Last: the searches run against the cards as they now stand.
+            self.summary.searches = load_search_history(
+                users=list(self.users.values()),
+                curator=self.user(CURATOR),
+                now=self.now,
+                seed=SEED + 1,
+            )
         # The demo's flags are history: nobody needs their notification emails today.
         for job in Job.objects.filter(name="knowledge.notify_flag", state=Job.State.QUEUED):
             if job.payload.get("flag_id") in self.flag_ids:

@@ -18,7 +18,6 @@ from verity.search.analysis import ParsedQuery, analyze, parse_query
 class SearchHit:
     card_id: int
     score: float
-    snippet: str = ""
 
 
 @dataclass
@@ -43,7 +42,6 @@ class SearchBackend(ABC):
         candidates: QuerySet[Card],
         limit: int = 20,
         offset: int = 0,
-        snippets: bool = True,
     ) -> SearchPage:
         """Cards of `candidates` matching the query, best first. Every word must match
         (the last as a prefix, for search-as-you-type); when that finds nothing, any word
@@ -52,14 +50,10 @@ class SearchBackend(ABC):
         allowed = candidate_sql(candidates)
         if not parsed.positive or allowed is None:
             return SearchPage()
-        page = self.ranked(
-            parsed, allowed, match_all=True, limit=limit, offset=offset, snippets=snippets
-        )
+        page = self.ranked(parsed, allowed, match_all=True, limit=limit, offset=offset)
         positives = len(parsed.terms) + len(parsed.phrases) + (1 if parsed.prefix else 0)
         if page.total == 0 and positives > 1:
-            page = self.ranked(
-                parsed, allowed, match_all=False, limit=limit, offset=offset, snippets=snippets
-            )
+            page = self.ranked(parsed, allowed, match_all=False, limit=limit, offset=offset)
         return page
 
     @abstractmethod
@@ -71,10 +65,17 @@ class SearchBackend(ABC):
         match_all: bool,
         limit: int,
         offset: int,
-        snippets: bool,
     ) -> SearchPage:
-        """One page of matches among the allowed card ids (SQL and params), with the total;
-        `snippets` False skips the highlighted excerpts (for evaluation and counting)."""
+        """One page of matches among the allowed card ids (SQL and params), with the total."""
+
+    @abstractmethod
+    def plain_texts(self, card_ids: list[int]) -> dict[int, str]:
+        """The indexed plain text of each card, for snippets."""
+
+    @abstractmethod
+    def vocabulary(self) -> dict[str, int]:
+        """Every term in the index with the number of cards holding it (for typo
+        correction; callers cache it)."""
 
     @abstractmethod
     def clear(self) -> None: ...
@@ -96,15 +97,15 @@ class SearchBackend(ABC):
     def sweep_orphans(self) -> int:
         """Drop index rows whose card is gone or archived; returns how many."""
 
-    def rebuild(self, cards: QuerySet[Card], progress: Callable[[], None] | None = None) -> int:
-        """Empty the index and index `cards`; `progress` is called after each card."""
+    def rebuild(self, cards: QuerySet[Card], progress: Callable[[Card], None] | None = None) -> int:
+        """Empty the index and index `cards`; `progress` is called with each card."""
         self.clear()
         count = 0
         for card in cards.prefetch_related("tags").order_by("pk").iterator(chunk_size=500):
             self.index(card)
             count += 1
             if progress is not None:
-                progress()
+                progress(card)
         return count
 
 

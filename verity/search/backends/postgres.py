@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from verity.knowledge.models import Card
-from verity.search.analysis import ParsedQuery, make_snippet, prefix_stem
+from verity.search.analysis import ParsedQuery, prefix_stem
 from verity.search.backends.base import SearchBackend, SearchHit, SearchPage, document_for
 
 TABLE = "search_document"
@@ -94,7 +94,6 @@ class PostgresBackend(SearchBackend):
         match_all: bool,
         limit: int,
         offset: int,
-        snippets: bool,
     ) -> SearchPage:
         tsquery = tsquery_expression(parsed, match_all)
         allowed_sql, allowed_params = allowed
@@ -106,7 +105,7 @@ class PostgresBackend(SearchBackend):
             # every match before LIMIT); snippets are made in Python for the page only.
             cursor.execute(
                 "SELECT d.card_id, ts_rank_cd(d.document, q.query) AS score, "
-                f"count(*) OVER () AS total, d.body FROM {source} WHERE {where} "
+                f"count(*) OVER () AS total FROM {source} WHERE {where} "
                 "ORDER BY score DESC, d.card_id LIMIT %s OFFSET %s",
                 [*params, limit, offset],
             )
@@ -119,12 +118,15 @@ class PostgresBackend(SearchBackend):
                 total = int(cursor.fetchone()[0])
             else:
                 return SearchPage()
-        hits = [
-            SearchHit(
-                card_id=row[0],
-                score=float(row[1]),
-                snippet=make_snippet(row[3], parsed) if snippets else "",
-            )
-            for row in rows
-        ]
+        hits = [SearchHit(card_id=row[0], score=float(row[1])) for row in rows]
         return SearchPage(hits=hits, total=total)
+
+    def plain_texts(self, card_ids: list[int]) -> dict[int, str]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT card_id, body FROM {TABLE} WHERE card_id = ANY(%s)", [card_ids])
+            return dict(cursor.fetchall())
+
+    def vocabulary(self) -> dict[str, int]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT word, ndoc FROM ts_stat('SELECT document FROM {TABLE}')")
+            return dict(cursor.fetchall())

@@ -8,12 +8,13 @@ from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from verity.knowledge.models import Card
-from verity.search.analysis import ParsedQuery, make_snippet, prefix_stem
+from verity.search.analysis import ParsedQuery, prefix_stem
 from verity.search.backends.base import SearchBackend, SearchHit, SearchPage, document_for
 
 TABLE = "search_card_fts"
 # Field weights for bm25(): title counts most, then tags, then the body.
 WEIGHTS = (10.0, 5.0, 1.0)
+VOCAB = "search_card_vocab"
 
 
 def create_schema(schema_connection: BaseDatabaseWrapper) -> None:
@@ -86,7 +87,6 @@ class SQLiteBackend(SearchBackend):
         match_all: bool,
         limit: int,
         offset: int,
-        snippets: bool,
     ) -> SearchPage:
         allowed_sql, allowed_params = allowed
         # The unary + keeps SQLite from handing the id list to FTS5 as a rowid constraint,
@@ -105,22 +105,27 @@ class SQLiteBackend(SearchBackend):
             else:
                 cursor.execute(f"SELECT count(*) FROM {TABLE} WHERE {where}", params)
                 total = int(cursor.fetchone()[0])
-            if not ranked:
-                return SearchPage(total=total)
-            bodies: dict[int, str] = {}
-            if snippets:
-                ids = [row[0] for row in ranked]
-                placeholders = ", ".join(["%s"] * len(ids))
-                cursor.execute(
-                    f"SELECT rowid, raw FROM {TABLE} WHERE rowid IN ({placeholders})", ids
-                )
-                bodies = dict(cursor.fetchall())
-        hits = [
-            SearchHit(
-                card_id=card_id,
-                score=-score,
-                snippet=make_snippet(bodies.get(card_id, ""), parsed) if snippets else "",
+        return SearchPage(
+            hits=[SearchHit(card_id, -score) for card_id, score in ranked], total=total
+        )
+
+    def plain_texts(self, card_ids: list[int]) -> dict[int, str]:
+        if not card_ids:
+            return {}
+        placeholders = ", ".join(["%s"] * len(card_ids))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT rowid, raw FROM {TABLE} WHERE rowid IN ({placeholders})", card_ids
             )
-            for card_id, score in ranked
-        ]
-        return SearchPage(hits=hits, total=total)
+            return dict(cursor.fetchall())
+
+    def vocabulary(self) -> dict[str, int]:
+        with connection.cursor() as cursor:
+            # fts5vocab reads the terms straight out of the full-text index; a temp table
+            # lives with the connection, so it needs no migration.
+            cursor.execute(
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{VOCAB} "
+                f"USING fts5vocab(main, {TABLE}, 'row')"
+            )
+            cursor.execute(f"SELECT term, doc FROM temp.{VOCAB}")
+            return dict(cursor.fetchall())

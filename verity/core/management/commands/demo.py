@@ -43,7 +43,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Loaded the Northwind Cloud demo in {time.monotonic() - started:.1f} s: "
                 f"{summary.users} people, {summary.groups} groups, "
-                f"{summary.collections} collections, {summary.cards} cards ({states})."
+                f"{summary.collections} collections, {summary.cards} cards ({states}), "
+                f"{summary.searches} searches of the last month."
             )
         )
 

