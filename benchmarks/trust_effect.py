@@ -1,9 +1,12 @@
-"""What the verified-first tie-breaker costs and gives, on the demo company's real mix of
-verified and stale cards.
+"""Search on the demo company's real data: what the verified-first tie-breaker costs and
+gives, and whether questions nothing covers still find nothing.
 
-Runs the FAQ questions (benchmarks/faq, dev and test) through the normal search as a site
-admin on a database holding the demo, once with the trust bonus in use and once without,
-and reports nDCG@10 and the share of verified cards among the top three results.
+1. Runs the FAQ questions (benchmarks/faq, dev and test) through the normal search as a
+   site admin on a database holding the demo, once with the trust bonus in use and once
+   without, and reports nDCG@10 and the share of verified cards among the top three.
+2. Runs the demo's knowledge-gap queries (topics no card covers, verity/core/demo/
+   searches.yaml) and a few nonsense strings, and counts how many find something, for
+   several thresholds a card needs to be found by meaning alone (`Fusion.join`).
 
     VERITY_VAR_DIR=/path/with/demo .venv/bin/python benchmarks/trust_effect.py
 
@@ -24,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 import django  # noqa: E402
+import yaml  # noqa: E402
 
 django.setup()
 
@@ -69,6 +73,30 @@ def main() -> None:
                 f"| {split} | {name} | {statistics.fmean(ndcg):.4f} | "
                 f"{statistics.fmean(shares):.2f} | {changed if name == 'without' else ''} |"
             )
+    gaps(admin)
+
+
+NONSENSE = ["asdfgh", "qwerty uiop", "weather in paris", "ываолд"]
+
+
+def gap_queries() -> list[str]:
+    with (ROOT / "verity" / "core" / "demo" / "searches.yaml").open(encoding="utf-8") as f:
+        spec = yaml.safe_load(f)
+    entries = spec["queries"] if isinstance(spec, dict) else spec
+    return [e["q"] for e in entries if e.get("kind") == "gap"]
+
+
+def gaps(admin: User) -> None:
+    queries = gap_queries() + NONSENSE
+    print()
+    print(f"Gap and nonsense queries ({len(queries)}) that find any card:")
+    print()
+    print("| join | found something | queries |")
+    print("| ---: | ---: | --- |")
+    for join in (0.82, 0.84, 0.85, 0.86, 0.88):
+        fusion = replace(ranking.FUSION, join=join)
+        hits = [q for q in queries if search_cards(user=admin, query=q, fusion=fusion).total]
+        print(f"| {join:.2f} | {len(hits)} | {', '.join(hits)} |")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from verity.search.ranking import Fusion, fuse  # noqa: E402
 
 WEIGHTS = [round(0.05 * i, 2) for i in range(0, 21)]
 FLOORS = [round(0.70 + 0.01 * i, 2) for i in range(0, 21)]
+JOINS = [round(0.80 + 0.01 * i, 2) for i in range(0, 11)]
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -103,6 +104,13 @@ def main() -> None:
     parser.add_argument("--tune", nargs="+", type=Path, required=True)
     parser.add_argument("--report", nargs="*", type=Path, default=[])
     parser.add_argument("--trust-bonus", type=float, default=Fusion().trust_bonus)
+    parser.add_argument(
+        "--join",
+        type=float,
+        default=Fusion().join,
+        help="similarity a card needs to be found by meaning alone (set from the gap queries, "
+        "benchmarks/trust_effect.py); the weight and floor are tuned under it",
+    )
     args = parser.parse_args()
     tune = {path.stem: load(path) for path in args.tune}
     report = {path.stem: load(path) for path in args.report}
@@ -114,12 +122,28 @@ def main() -> None:
 
     best = max(
         (
-            Fusion(semantic_weight=w, floor=f, trust_bonus=args.trust_bonus)
+            Fusion(semantic_weight=w, floor=f, join=max(f, args.join), trust_bonus=args.trust_bonus)
             for w in WEIGHTS
             for f in FLOORS
         ),
         key=objective,
     )
+    print(
+        f"best at join {args.join}: weight {best.semantic_weight}, floor {best.floor}"
+    )
+    print()
+    print("What the bar for cards found by meaning alone costs (weight and floor as above):")
+    print()
+    print("| join | " + " | ".join(tune) + " | " + " | ".join(report) + " |")
+    print("| ---: |" + " ---: |" * (len(tune) + len(report)))
+    for join in JOINS:
+        trial = replace(best, join=max(join, best.floor))
+        cells = [
+            mean_ndcg(rows, lambda r, trial=trial: ranked_ids(r, trial))
+            for rows in (*tune.values(), *report.values())
+        ]
+        print(f"| {trial.join:.2f} | " + " | ".join(f"{c:.4f}" for c in cells) + " |")
+    print()
     best_rrf = max(
         WEIGHTS,
         key=lambda w: statistics.fmean(
@@ -132,7 +156,7 @@ def main() -> None:
         f"best: weight {best.semantic_weight}, floor {best.floor} (objective {objective(best):.4f})"
     )
     print(
-        f"in use: weight {current.semantic_weight}, floor {current.floor} "
+        f"in use: weight {current.semantic_weight}, floor {current.floor}, join {current.join} "
         f"(objective {objective(current):.4f})"
     )
     print(f"best weighted RRF: weight {best_rrf}")
@@ -143,7 +167,7 @@ def main() -> None:
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     untrusting = replace(current, trust_bonus=0.0)
-    semantic_only = Fusion(semantic_weight=1.0, floor=-1.0, trust_bonus=args.trust_bonus)
+    semantic_only = Fusion(semantic_weight=1.0, floor=-1.0, join=-1.0, trust_bonus=args.trust_bonus)
     for name, rows in {**tune, **report}.items():
         cells = [
             mean_ndcg(rows, lambda r: ranked_ids(r, lexical)),

@@ -61,7 +61,9 @@ def fake_vectors(settings: object, monkeypatch: pytest.MonkeyPatch) -> WordHashE
     monkeypatch.setattr(semantic, "_load_embedder", lambda: embedder)
     # Sums of random word directions are less similar than a real model's vectors: a text
     # sharing one word in ten with the query scores about 0.3.
-    monkeypatch.setattr(ranking, "FUSION", dataclasses.replace(ranking.FUSION, floor=0.25))
+    monkeypatch.setattr(
+        ranking, "FUSION", dataclasses.replace(ranking.FUSION, floor=0.25, join=0.25)
+    )
     return embedder
 
 

@@ -47,11 +47,12 @@ def test_trust_does_not_overtake_a_clearly_better_match(cast: Any) -> None:
 
 
 def test_fusion_scales_each_side_and_respects_the_floor() -> None:
-    fusion = ranking.Fusion(semantic_weight=0.5, floor=0.8, trust_bonus=0.0)
+    fusion = ranking.Fusion(semantic_weight=0.5, floor=0.8, join=0.84, trust_bonus=0.0)
     lexical = [SearchHit(1, 10.0), SearchHit(2, 5.0)]
-    meaning = {1: 0.79, 2: 0.90, 3: 0.85, 4: 0.5}
+    meaning = {1: 0.79, 2: 0.90, 3: 0.85, 4: 0.82, 5: 0.5}
     fused = ranking.fuse(lexical, meaning, fusion)
-    assert set(fused) == {1, 2, 3}  # 4 is below the floor and has no word in common
+    # 4 and 5 share no word with the query and are not close enough to join by meaning.
+    assert set(fused) == {1, 2, 3}
     assert fused[1] == (0.5, 1.0, 0.0)
     assert fused[2] == pytest.approx((0.75, 0.5, 1.0))
     assert fused[3] == pytest.approx((0.25, 0.0, 0.5))

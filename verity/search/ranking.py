@@ -32,12 +32,19 @@ from verity.search.backends import SearchHit, get_backend
 
 @dataclass(frozen=True)
 class Fusion:
-    # Weight of meaning against words (0 = lexical only). Tuned on SciFact train and the
-    # FAQ dev set; see docs/search.md.
-    semantic_weight: float = 0.35
-    # Cosine similarity a card needs to be found by meaning alone. multilingual-e5 puts
-    # unrelated texts around 0.70-0.75 and paraphrases above 0.80.
-    floor: float = 0.80
+    # Weight of meaning against words (0 = lexical only). Tuned with benchmarks/tune_fusion.py
+    # on the FAQ dev set and half of XQuAD-ru; the optimum is a flat plateau (a dozen
+    # settings within 0.002 nDCG@10), this is its middle. See docs/benchmarks.md.
+    semantic_weight: float = 0.8
+    # Where the semantic scale starts: similarity at or below it adds nothing. multilingual-e5
+    # compresses similarities: unrelated texts score around 0.75-0.80.
+    floor: float = 0.78
+    # Similarity a card needs to be found by meaning alone, with none of the query's words.
+    # Higher than the floor: a query about something no card covers ("zendesk", gibberish)
+    # still reaches 0.81-0.84 with the closest card, and must find nothing, not noise.
+    # At 0.85, 1 of the demo's 13 gap and nonsense queries finds a card by meaning; it costs
+    # 0.01 nDCG@10 on the FAQ dev set against no bar at all.
+    join: float = 0.85
     # Added to a verified card's fused score (which is at most 1).
     trust_bonus: float = 0.02
     # How many of each side's best cards are fused; deeper pages extend it.
@@ -108,7 +115,7 @@ def rank(
         else:
             ids = set(candidates.values_list("pk", flat=True)) if scope.narrowed else None
             found = index.top(query_vector, collections=scope.collections, ids=ids, k=pool)
-        meaning = {cid: sim for cid, sim in found if sim >= fusion.floor}
+        meaning = {cid: sim for cid, sim in found if sim >= fusion.join}
         missing = [h.card_id for h in lexical_hits if h.card_id not in meaning]
         meaning.update(index.scores(query_vector, missing))
 
@@ -169,12 +176,12 @@ def fuse(
     lexical_hits: list[SearchHit], meaning: dict[int, float], fusion: Fusion
 ) -> dict[int, tuple[float, float, float]]:
     """card id → (fused, lexical part, semantic part), each part scaled to 0..1.
-    A card joins by words (any lexical hit) or by meaning (similarity at the floor or
-    above); the other side then adds what it knows about it."""
+    A card joins by words (any lexical hit) or by meaning (similarity at `join` or above);
+    the other side then adds what it knows about it."""
     best_lexical = max((h.score for h in lexical_hits), default=0.0)
     members = {h.card_id: h.score for h in lexical_hits}
     for cid, sim in meaning.items():
-        if sim >= fusion.floor:
+        if sim >= fusion.join:
             members.setdefault(cid, 0.0)
     best_meaning = max((meaning[c] for c in members if c in meaning), default=fusion.floor)
     spread = best_meaning - fusion.floor
