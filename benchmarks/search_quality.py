@@ -4,7 +4,7 @@ the normal saving and indexing path) and reports both its modes: lexical only, a
 (lexical fused with the embedding model); bm25s indexes the same title + text.
 
     .venv/bin/pip install bm25s==0.3.16
-    .venv/bin/python benchmarks/search_quality.py [DIR ...]
+    .venv/bin/python benchmarks/search_quality.py [--lexical-only] [DIR ...]
 
 Defaults to SciFact (test split), XQuAD Russian sentences from ../shared/data/search and
 the FAQ set built from the demo content (benchmarks/faq). Vectors are cached in
@@ -42,7 +42,7 @@ DEFAULT_SETS = [
 CACHE = ROOT / "var" / "eval-cache"
 
 
-def verity_scores(directory: Path) -> dict[str, dict[str, float]]:
+def verity_scores(directory: Path, lexical_only: bool) -> dict[str, dict[str, float]]:
     """{"lexical": metrics, "hybrid": metrics} from one `verity search eval` run."""
     CACHE.mkdir(parents=True, exist_ok=True)
     out = subprocess.run(
@@ -55,6 +55,7 @@ def verity_scores(directory: Path) -> dict[str, dict[str, float]]:
             str(directory),
             "--vectors-cache",
             str(CACHE / f"{directory.name}.npz"),
+            *(["--lexical-only"] if lexical_only else []),
         ],
         capture_output=True,
         text=True,
@@ -115,11 +116,12 @@ def bm25s_scores(directory: Path) -> dict[str, float]:
 
 
 def main() -> None:
-    sets = [Path(arg) for arg in sys.argv[1:]] or DEFAULT_SETS
+    lexical_only = "--lexical-only" in sys.argv  # skips computing vectors (the slow part)
+    sets = [Path(arg) for arg in sys.argv[1:] if not arg.startswith("--")] or DEFAULT_SETS
     print("| Collection | Engine | nDCG@10 | Recall@100 | MRR@10 | queries/s | p50 ms | p95 ms |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for directory in sets:
-        ours, theirs = verity_scores(directory), bm25s_scores(directory)
+        ours, theirs = verity_scores(directory, lexical_only), bm25s_scores(directory)
         rows = [(f"Verity ({mode})", metrics) for mode, metrics in ours.items()]
         for name, s in [*rows, ("bm25s (stemmed)", theirs)]:
             print(

@@ -128,9 +128,7 @@ def main() -> None:
         ),
         key=objective,
     )
-    print(
-        f"best at join {args.join}: weight {best.semantic_weight}, floor {best.floor}"
-    )
+    print(f"best at join {args.join}: weight {best.semantic_weight}, floor {best.floor}")
     print()
     print("What the bar for cards found by meaning alone costs (weight and floor as above):")
     print()

@@ -167,9 +167,7 @@ def evaluate(
 
 # Every card that either side proposes, with its raw scores: enough to replay the fusion
 # offline for any weight and floor (benchmarks/tune_fusion.py).
-DUMP_FUSION = ranking.Fusion(
-    semantic_weight=0.5, floor=-1.0, join=-1.0, trust_bonus=0.0, pool=100
-)
+DUMP_FUSION = ranking.Fusion(semantic_weight=0.5, floor=-1.0, join=-1.0, trust_bonus=0.0, pool=100)
 
 
 def dump_candidates(data: BeirData, user: User, path: Path) -> None:
