@@ -51,7 +51,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 VERITY = str(Path(sys.executable).with_name("verity"))
-DATA = Path("/work/shared/data/search")
+DATA = ROOT.parent / "shared" / "data" / "search"
 BATCH = 1000  # cards per transaction while generating
 
 COLLECTIONS = [

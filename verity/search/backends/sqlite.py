@@ -94,17 +94,26 @@ class SQLiteBackend(SearchBackend):
         where = f"{TABLE} MATCH %s AND +{TABLE}.rowid IN ({allowed_sql})"
         params = [match_expression(parsed, match_all), *allowed_params]
         with connection.cursor() as cursor:
+            # One pass ranks and counts: bm25 has to score every match before the sort
+            # anyway, and the window count sees them all before LIMIT (a separate count(*)
+            # ran the match and the permission filter a second time).
+            # (bm25() only works in the query on the FTS table itself, hence the subquery.)
             cursor.execute(
-                f"SELECT rowid, bm25({TABLE}, %s, %s, %s) AS score FROM {TABLE} "
-                f"WHERE {where} ORDER BY score LIMIT %s OFFSET %s",
+                "SELECT id, score, count(*) OVER () FROM ("
+                f"SELECT rowid AS id, bm25({TABLE}, %s, %s, %s) AS score FROM {TABLE} "
+                f"WHERE {where}) ORDER BY score LIMIT %s OFFSET %s",
                 [*WEIGHTS, *params, limit, offset],
             )
-            ranked = cursor.fetchall()
-            if offset == 0 and len(ranked) < limit:
-                total = len(ranked)  # the whole result fits on this page: no count needed
-            else:
+            rows = cursor.fetchall()
+            if rows:
+                total = int(rows[0][2])
+            elif offset:
+                # A page past the end: the total still tells the client where the end is.
                 cursor.execute(f"SELECT count(*) FROM {TABLE} WHERE {where}", params)
                 total = int(cursor.fetchone()[0])
+            else:
+                total = 0
+        ranked = [(row[0], row[1]) for row in rows]
         return SearchPage(
             hits=[SearchHit(card_id, -score) for card_id, score in ranked], total=total
         )
