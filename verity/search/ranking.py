@@ -120,23 +120,23 @@ def rank(
         meaning.update(index.scores(query_vector, missing))
 
     scored = fuse(lexical_hits, meaning, fusion)
-    extra = sum(1 for cid in scored if cid not in {h.card_id for h in lexical_hits})
+    lexical_by_id = {h.card_id: h.score for h in lexical_hits}
+    extra = sum(1 for cid in scored if cid not in lexical_by_id)  # found by meaning alone
     trusted = set(
         Card.objects.filter(pk__in=list(scored), verification_state__in=TRUSTED).values_list(
             "pk", flat=True
         )
     )
-    order = sorted(
-        scored,
-        key=lambda cid: (-(scored[cid][0] + (fusion.trust_bonus if cid in trusted else 0)), cid),
-    )
-    lexical_by_id = {h.card_id: h.score for h in lexical_hits}
-    page_ids = order[offset : offset + limit]
+    final = {
+        cid: parts[0] + (fusion.trust_bonus if cid in trusted else 0.0)
+        for cid, parts in scored.items()
+    }
+    page_ids = sorted(final, key=lambda cid: (-final[cid], cid))[offset : offset + limit]
     texts = get_backend().plain_texts(page_ids) if snippets else {}
     hits = [
         RankedHit(
             card_id=cid,
-            score=scored[cid][0] + (fusion.trust_bonus if cid in trusted else 0),
+            score=final[cid],
             snippet=make_snippet(texts.get(cid, ""), parsed) if snippets else "",
             lexical=lexical_by_id.get(cid, 0.0),
             semantic=meaning.get(cid),
