@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import re
 import signal
@@ -48,6 +47,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from machine import machine_facts  # benchmarks/machine.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 VERITY = str(Path(sys.executable).with_name("verity"))
@@ -579,28 +580,6 @@ def measure_embedding(sample: int) -> tuple[float, list[bytes], str]:
 # ------------------------------------------------------------------ report
 
 
-def machine() -> dict[str, str]:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "unknown",
-    )
-    mem_kb = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal")
-    )
-    return {
-        "nproc": str(os.cpu_count()),
-        "cpu": cpu,
-        "ram": f"{mem_kb / 1024 / 1024:.1f} GiB",
-        "python": platform.python_version(),
-    }
-
-
 def row(name: str, p: dict[str, float]) -> str:
     return (
         f"| {name} | {p['n']:.0f} | {p['p50']:.1f} | {p['p95']:.1f} | {p['p99']:.1f} "
@@ -744,7 +723,7 @@ def main() -> None:
 
     report = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine(),
+        "machine": machine_facts(),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "database": "postgresql" if args.database_url else "sqlite",
         **{k: v for k, v in state.items() if k not in ("token", "queries")},

@@ -14,7 +14,6 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 
-from tests.api.conftest import Api
 from tests.knowledge.test_permissions_property import build, rolled_back, worlds
 from tests.web.helpers import HTMX, client_for
 from verity.accounts import access
@@ -490,18 +489,6 @@ def test_merge_from_the_report(cast: Any, copy_card: Card, returns_card: Card) -
 
 
 # ---------------------------------------------------------------- API
-
-
-@pytest.fixture
-def api(cast: Any) -> Any:
-    clients: dict[str, Api] = {}
-
-    def as_(who: str) -> Api:
-        if who not in clients:
-            clients[who] = Api(getattr(cast, who))
-        return clients[who]
-
-    return as_
 
 
 def test_api_lists_duplicates_for_curators(
