@@ -130,6 +130,28 @@ def test_the_permission_filter_is_inside_the_query(cast: Any, library: dict[str,
     assert candidate_sql(access.cards_for(cast.outsider)) is None
 
 
+def test_moving_a_card_moves_it_between_readers(cast: Any, library: dict[str, Card]) -> None:
+    """The readable-collections filter is applied inside the index (SQLite keeps the
+    collection in the index row), so a move must re-file the card at once."""
+
+    def found(user: Any) -> set[int]:
+        return {r.card.pk for r in search_cards(user=user, query="support plans").results}
+
+    card = library["support"]
+    assert card.pk not in found(cast.sales_reader)
+    services.card_update(
+        user=cast.admin, card=card, expected_version=None, collection=cast.sales_collection
+    )
+    assert card.pk in found(cast.sales_reader)
+    assert card.pk not in found(cast.support_reader)
+
+
+def test_collection_bookkeeping_is_not_searchable(cast: Any, library: dict[str, Card]) -> None:
+    token = f"c{cast.sales_collection.pk}"
+    assert search_cards(user=cast.admin, query=token, use_semantic=False).total == 0
+    assert token not in get_backend().vocabulary()
+
+
 @pytest.mark.parametrize(
     ("filters", "expected"),
     [

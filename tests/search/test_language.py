@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -129,3 +131,18 @@ def test_long_questions_keep_their_words():
     question = " ".join(f"word{i}" for i in range(30))
     parsed = parse_query(question)
     assert len(parsed.terms) == 29 and parsed.prefix == "word29"
+
+
+@pytest.mark.parametrize(
+    ("text", "query", "marked"),
+    [
+        ("Pricing rules for renewals.", "price", ["Pricing"]),
+        ("СКИДКИ согласует отдел продаж.", "скидка", ["СКИДКИ"]),
+        ("Ёлка стоит в холле, ёлки на складе.", "елки", ["Ёлка", "ёлки"]),
+        ("Renewal terms; the renewed contract.", "renew", ["Renewal", "renewed"]),
+        ("Nothing relevant here.", "discount", []),
+    ],
+)
+def test_snippets_mark_every_form_of_the_words(text, query, marked):
+    snippet = make_snippet(text, parse_query(query))
+    assert re.findall(r"<mark>(\w+)</mark>", snippet) == marked

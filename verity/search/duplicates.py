@@ -53,7 +53,7 @@ from verity.lib.markdown import render_markdown
 from verity.search import semantic
 from verity.search.analysis import ENGLISH_STOPWORDS, ParsedQuery, stem, words
 from verity.search.backends import get_backend
-from verity.search.backends.base import candidate_sql
+from verity.search.backends.base import Allowed, candidate_sql
 from verity.search.models import CardEmbedding
 from verity.search.ranking import vocabulary
 
@@ -230,12 +230,12 @@ def _query_terms(fp: Fingerprint, title: str, body: str) -> list[str]:
 
 
 def _lexical_candidates(terms: list[str], candidates: QuerySet[Card]) -> list[int]:
-    allowed = candidate_sql(candidates)
-    if not terms or allowed is None:
+    sql = candidate_sql(candidates)
+    if not terms or sql is None:
         return []
     page = get_backend().ranked(
         ParsedQuery(terms=terms),
-        allowed,
+        Allowed(sql=sql),
         match_all=False,
         limit=CANDIDATES,
         offset=0,

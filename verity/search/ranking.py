@@ -16,10 +16,13 @@ and 3 fall away and the order is the lexical one.
 
 from __future__ import annotations
 
+import bisect
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -27,7 +30,7 @@ from rapidfuzz.distance import Levenshtein
 from verity.knowledge.models import Card, VerificationState
 from verity.search import semantic
 from verity.search.analysis import ParsedQuery, make_snippet, stem
-from verity.search.backends import SearchHit, get_backend
+from verity.search.backends import Scope, SearchHit, get_backend
 
 
 @dataclass(frozen=True)
@@ -53,15 +56,6 @@ class Fusion:
 
 FUSION = Fusion()
 TRUSTED = {VerificationState.VERIFIED}
-
-
-@dataclass
-class Scope:
-    """What the semantic side may look at: the readable collections (None = all) and,
-    when other filters narrowed the candidates, their exact ids."""
-
-    collections: list[int] | None
-    narrowed: bool = False
 
 
 @dataclass
@@ -93,12 +87,12 @@ def rank(
     use_semantic: bool = True,
 ) -> RankedPage:
     pool = max(fusion.pool, offset + limit)
-    lexical_hits, lexical_total = _lexical(parsed, candidates, pool)
+    lexical_hits, lexical_total = _lexical(parsed, candidates, scope, pool)
     corrected: dict[str, str] = {}
     if lexical_total < TYPO_RETRY_BELOW:
         fixed, corrected = correct_spelling(parsed)
         if corrected:
-            more_hits, more_total = _lexical(fixed, candidates, pool)
+            more_hits, more_total = _lexical(fixed, candidates, scope, pool)
             if more_total > lexical_total:
                 parsed, lexical_hits, lexical_total = fixed, more_hits, more_total
             else:
@@ -152,11 +146,11 @@ def rank(
 
 
 def _lexical(
-    parsed: ParsedQuery, candidates: QuerySet[Card], pool: int
+    parsed: ParsedQuery, candidates: QuerySet[Card], scope: Scope, pool: int
 ) -> tuple[list[SearchHit], int]:
     if not parsed.positive:
         return [], 0
-    page = get_backend().search(parsed, candidates, limit=pool)
+    page = get_backend().search(parsed, candidates, limit=pool, scope=scope)
     return page.hits, page.total
 
 
@@ -206,30 +200,66 @@ def fuse(
 # Fewer matches than this and misspellings are tried (a query that found a handful of cards
 # may have found them by its one correct word).
 TYPO_RETRY_BELOW = 3
-VOCABULARY_SECONDS = 300
+# How long the cached vocabulary is used before it is re-read. Reading it scans the whole
+# index (about a second per 100k cards), so a stale copy keeps serving while a background
+# thread reads the new one; only a process's very first correction waits for it.
+VOCABULARY_SECONDS = 1800
 
 
 @dataclass
 class _Vocabulary:
     terms: dict[str, int] = field(default_factory=dict)
+    # The same terms sorted (a prefix is a range of them) and by length (a word within two
+    # edits differs in length by at most two): at 100k cards the index holds ~10^5 terms,
+    # too many to scan for every misspelt word.
+    ordered: list[str] = field(default_factory=list)
+    by_length: dict[int, list[str]] = field(default_factory=dict)
     loaded_at: float = 0.0
 
 
 _vocabulary = _Vocabulary()
+_refreshing = threading.Lock()
+
+
+def _load_vocabulary() -> _Vocabulary:
+    terms = get_backend().vocabulary()
+    by_length: dict[int, list[str]] = {}
+    for term in terms:
+        by_length.setdefault(len(term), []).append(term)
+    return _Vocabulary(terms, sorted(terms), by_length, time.monotonic())
+
+
+def _refresh_in_background() -> None:
+    def run() -> None:
+        global _vocabulary
+        try:
+            _vocabulary = _load_vocabulary()
+        finally:
+            connection.close()  # this thread's own connection
+            _refreshing.release()
+
+    if _refreshing.acquire(blocking=False):
+        threading.Thread(target=run, name="verity-vocabulary", daemon=True).start()
+
+
+def _lexicon() -> _Vocabulary:
+    """The index's terms (cached; see VOCABULARY_SECONDS)."""
+    global _vocabulary
+    if not _vocabulary.terms:
+        _vocabulary = _load_vocabulary()
+    elif time.monotonic() - _vocabulary.loaded_at > VOCABULARY_SECONDS:
+        _refresh_in_background()
+    return _vocabulary
 
 
 def vocabulary() -> dict[str, int]:
-    """The index's terms, re-read every few minutes (new words are rarely misspelt targets
-    in their first minutes)."""
-    now = time.monotonic()
-    if not _vocabulary.terms or now - _vocabulary.loaded_at > VOCABULARY_SECONDS:
-        _vocabulary.terms = get_backend().vocabulary()
-        _vocabulary.loaded_at = now
-    return _vocabulary.terms
+    """Every index term with the number of cards holding it (cached, see _lexicon)."""
+    return _lexicon().terms
 
 
 def forget_vocabulary() -> None:
-    _vocabulary.terms = {}
+    global _vocabulary
+    _vocabulary = _Vocabulary()
 
 
 def max_edits(term: str) -> int:
@@ -240,35 +270,38 @@ def max_edits(term: str) -> int:
     return 1 if len(term) <= 6 else 2
 
 
-def closest_term(term: str, terms: dict[str, int]) -> str | None:
+def closest_term(term: str, lexicon: _Vocabulary) -> str | None:
     limit = max_edits(term)
-    if limit == 0 or term in terms:
+    if limit == 0 or term in lexicon.terms:
         return None
-    matches = process.extract(
-        term, terms.keys(), scorer=Levenshtein.distance, score_cutoff=limit, limit=20
-    )
+    near = [
+        t
+        for length in range(len(term) - limit, len(term) + limit + 1)
+        for t in lexicon.by_length.get(length, ())
+    ]
+    matches = process.extract(term, near, scorer=Levenshtein.distance, score_cutoff=limit, limit=20)
     if not matches:
         return None
     # Fewest edits first, then the most common term.
-    best = min(matches, key=lambda m: (m[1], -terms[m[0]], m[0]))
+    best = min(matches, key=lambda m: (m[1], -lexicon.terms[m[0]], m[0]))
     return str(best[0])
 
 
 def correct_spelling(parsed: ParsedQuery) -> tuple[ParsedQuery, dict[str, str]]:
     """The query with each unknown word replaced by the closest index term."""
-    terms = vocabulary()
-    if not terms:
+    lexicon = _lexicon()
+    if not lexicon.terms:
         return parsed, {}
     corrected: dict[str, str] = {}
     new_terms = []
     for term in parsed.terms:
-        replacement = closest_term(term, terms)
+        replacement = closest_term(term, lexicon)
         if replacement:
             corrected[term] = replacement
         new_terms.append(replacement or term)
     prefix = parsed.prefix
-    if prefix and not any(t.startswith(prefix) for t in _prefix_probe(terms, prefix)):
-        replacement = closest_term(stem(prefix), terms)
+    if prefix and not _has_prefix(lexicon.ordered, prefix):
+        replacement = closest_term(stem(prefix), lexicon)
         if replacement:
             corrected[prefix] = replacement
             new_terms.append(replacement)
@@ -278,7 +311,7 @@ def correct_spelling(parsed: ParsedQuery) -> tuple[ParsedQuery, dict[str, str]]:
     return replace(parsed, terms=new_terms, prefix=prefix), corrected
 
 
-def _prefix_probe(terms: dict[str, int], prefix: str) -> list[str]:
-    # Cheap: only terms sharing the first letters can start with the prefix.
-    head = prefix[:2]
-    return [t for t in terms if t.startswith(head)]
+def _has_prefix(ordered: list[str], prefix: str) -> bool:
+    """Whether any term starts with `prefix` (the first term not below it is the one)."""
+    i = bisect.bisect_left(ordered, prefix)
+    return i < len(ordered) and ordered[i].startswith(prefix)

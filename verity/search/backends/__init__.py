@@ -14,9 +14,9 @@ from django.conf import settings
 from django.db import connection
 from django.utils.module_loading import import_string
 
-from verity.search.backends.base import SearchBackend, SearchHit, SearchPage
+from verity.search.backends.base import Allowed, Scope, SearchBackend, SearchHit, SearchPage
 
-__all__ = ["SearchBackend", "SearchHit", "SearchPage", "get_backend"]
+__all__ = ["Allowed", "Scope", "SearchBackend", "SearchHit", "SearchPage", "get_backend"]
 
 BY_VENDOR = {
     "sqlite": "verity.search.backends.sqlite.SQLiteBackend",

@@ -26,6 +26,29 @@ class SearchPage:
     total: int = 0
 
 
+@dataclass
+class Scope:
+    """The readable collections (None = all) and whether other filters narrowed the
+    candidates further (then only their exact ids say which cards may come back)."""
+
+    collections: list[int] | None
+    narrowed: bool = False
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """The cards a search may return: SQL for their ids; and, when nothing but the readable
+    collections limits them, those collections (None = all), which a backend may test inside
+    its own index instead of joining every readable id."""
+
+    sql: tuple[str, tuple[Any, ...]]
+    scope: Scope | None = None
+
+    @property
+    def collections_only(self) -> bool:
+        return self.scope is not None and not self.scope.narrowed
+
+
 class SearchBackend(ABC):
     """index / delete / search / rebuild. `candidates` is the user's readable, filtered cards:
     the backend ranks inside it, so permissions are part of the query."""
@@ -42,14 +65,17 @@ class SearchBackend(ABC):
         candidates: QuerySet[Card],
         limit: int = 20,
         offset: int = 0,
+        scope: Scope | None = None,
     ) -> SearchPage:
         """Cards of `candidates` matching the query, best first. Every word must match
         (the last as a prefix, for search-as-you-type); when that finds nothing, any word
-        may, so the user still sees the closest cards."""
+        may, so the user still sees the closest cards. `scope` describes `candidates` in
+        terms of collections, when the caller knows it."""
         parsed = parse_query(query) if isinstance(query, str) else query
-        allowed = candidate_sql(candidates)
-        if not parsed.positive or allowed is None:
+        sql = candidate_sql(candidates)
+        if not parsed.positive or sql is None:
             return SearchPage()
+        allowed = Allowed(sql=sql, scope=scope)
         page = self.ranked(parsed, allowed, match_all=True, limit=limit, offset=offset)
         positives = len(parsed.terms) + len(parsed.phrases) + (1 if parsed.prefix else 0)
         if page.total == 0 and positives > 1:
@@ -60,13 +86,13 @@ class SearchBackend(ABC):
     def ranked(
         self,
         parsed: ParsedQuery,
-        allowed: tuple[str, tuple[Any, ...]],
+        allowed: Allowed,
         *,
         match_all: bool,
         limit: int,
         offset: int,
     ) -> SearchPage:
-        """One page of matches among the allowed card ids (SQL and params), with the total."""
+        """One page of matches among the allowed cards, with the total."""
 
     @abstractmethod
     def plain_texts(self, card_ids: list[int]) -> dict[int, str]:

@@ -9,7 +9,13 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from verity.knowledge.models import Card
 from verity.search.analysis import ParsedQuery, prefix_stem
-from verity.search.backends.base import SearchBackend, SearchHit, SearchPage, document_for
+from verity.search.backends.base import (
+    Allowed,
+    SearchBackend,
+    SearchHit,
+    SearchPage,
+    document_for,
+)
 
 TABLE = "search_document"
 # The fields arrive already stemmed by verity.search.analysis (the same analysis as on
@@ -89,14 +95,14 @@ class PostgresBackend(SearchBackend):
     def ranked(
         self,
         parsed: ParsedQuery,
-        allowed: tuple[str, tuple[Any, ...]],
+        allowed: Allowed,
         *,
         match_all: bool,
         limit: int,
         offset: int,
     ) -> SearchPage:
         tsquery = tsquery_expression(parsed, match_all)
-        allowed_sql, allowed_params = allowed
+        allowed_sql, allowed_params = allowed.sql
         where = f"d.document @@ q.query AND d.card_id IN ({allowed_sql})"
         source = f"{TABLE} d, to_tsquery('{CONFIG}', %s) q(query)"
         params: list[Any] = [tsquery, *allowed_params]

@@ -2,28 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from verity.knowledge.models import Card
 from verity.search.analysis import ParsedQuery, prefix_stem
-from verity.search.backends.base import SearchBackend, SearchHit, SearchPage, document_for
+from verity.search.backends.base import (
+    Allowed,
+    SearchBackend,
+    SearchHit,
+    SearchPage,
+    document_for,
+)
 
 TABLE = "search_card_fts"
-# Field weights for bm25(): title counts most, then tags, then the body.
-WEIGHTS = (10.0, 5.0, 1.0)
-VOCAB = "search_card_vocab"
+# Field weights for bm25(): title counts most, then tags, then the body; raw is not
+# indexed and scope only filters, so neither adds to the score.
+WEIGHTS = (10.0, 5.0, 1.0, 0.0, 0.0)
+VOCAB = "search_card_vocab_col"
+# The query's words are matched in these columns only (never against scope tokens).
+TEXT_COLUMNS = "{title tags body}"
+
+
+def scope_token(collection_id: int) -> str:
+    """The card's collection as a token of the scope column: the permission filter then runs
+    inside the full-text index (intersecting posting lists) instead of building the set of
+    every readable card id for each query."""
+    return f"c{collection_id}"
 
 
 def create_schema(schema_connection: BaseDatabaseWrapper) -> None:
     with schema_connection.cursor() as cursor:
         # title, tags and body hold stems (see verity.search.analysis); raw is the plain
-        # body for snippets, stored but not indexed.
+        # body for snippets, stored but not indexed; scope holds the collection's token.
         cursor.execute(
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5("
-            "title, tags, body, raw UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')"
+            "title, tags, body, raw UNINDEXED, scope, "
+            "tokenize = 'unicode61 remove_diacritics 2')"
         )
 
 
@@ -43,7 +58,11 @@ def match_expression(parsed: ParsedQuery, match_all: bool) -> str:
     expression = "(" + (" AND " if match_all else " OR ").join(parts) + ")"
     for term in parsed.excluded:
         expression += f' NOT "{term}"'
-    return expression
+    return f"{TEXT_COLUMNS} : ({expression})"
+
+
+def scope_expression(collection_ids: list[int]) -> str:
+    return "scope : (" + " OR ".join(scope_token(c) for c in collection_ids) + ")"
 
 
 class SQLiteBackend(SearchBackend):
@@ -53,9 +72,16 @@ class SQLiteBackend(SearchBackend):
             if card.archived_at is None:
                 doc = document_for(card)
                 cursor.execute(
-                    f"INSERT INTO {TABLE} (rowid, title, tags, body, raw) "
-                    "VALUES (%s, %s, %s, %s, %s)",
-                    [card.pk, doc.title, doc.tags, doc.body, doc.plain_body],
+                    f"INSERT INTO {TABLE} (rowid, title, tags, body, raw, scope) "
+                    "VALUES (%s, %s, %s, %s, %s, %s)",
+                    [
+                        card.pk,
+                        doc.title,
+                        doc.tags,
+                        doc.body,
+                        doc.plain_body,
+                        scope_token(card.collection_id),
+                    ],
                 )
 
     def delete(self, card_id: int) -> None:
@@ -82,17 +108,26 @@ class SQLiteBackend(SearchBackend):
     def ranked(
         self,
         parsed: ParsedQuery,
-        allowed: tuple[str, tuple[Any, ...]],
+        allowed: Allowed,
         *,
         match_all: bool,
         limit: int,
         offset: int,
     ) -> SearchPage:
-        allowed_sql, allowed_params = allowed
-        # The unary + keeps SQLite from handing the id list to FTS5 as a rowid constraint,
-        # which would re-run the MATCH once per readable card (30x slower at 150 cards).
-        where = f"{TABLE} MATCH %s AND +{TABLE}.rowid IN ({allowed_sql})"
-        params = [match_expression(parsed, match_all), *allowed_params]
+        expression = match_expression(parsed, match_all)
+        if allowed.collections_only:
+            collections = allowed.scope.collections if allowed.scope else None
+            if collections == []:
+                return SearchPage()
+            if collections is not None:
+                expression = f"({expression}) AND {scope_expression(collections)}"
+            where, params = f"{TABLE} MATCH %s", [expression]
+        else:
+            allowed_sql, allowed_params = allowed.sql
+            # The unary + keeps SQLite from handing the id list to FTS5 as a rowid
+            # constraint, which would re-run the MATCH once per readable card.
+            where = f"{TABLE} MATCH %s AND +{TABLE}.rowid IN ({allowed_sql})"
+            params = [expression, *allowed_params]
         with connection.cursor() as cursor:
             # One pass ranks and counts: bm25 has to score every match before the sort
             # anyway, and the window count sees them all before LIMIT (a separate count(*)
@@ -100,7 +135,7 @@ class SQLiteBackend(SearchBackend):
             # (bm25() only works in the query on the FTS table itself, hence the subquery.)
             cursor.execute(
                 "SELECT id, score, count(*) OVER () FROM ("
-                f"SELECT rowid AS id, bm25({TABLE}, %s, %s, %s) AS score FROM {TABLE} "
+                f"SELECT rowid AS id, bm25({TABLE}, %s, %s, %s, %s, %s) AS score FROM {TABLE} "
                 f"WHERE {where}) ORDER BY score LIMIT %s OFFSET %s",
                 [*WEIGHTS, *params, limit, offset],
             )
@@ -132,9 +167,14 @@ class SQLiteBackend(SearchBackend):
         with connection.cursor() as cursor:
             # fts5vocab reads the terms straight out of the full-text index; a temp table
             # lives with the connection, so it needs no migration.
+            # ('col' rather than 'row', to leave out the scope tokens; a term's count is then
+            # that of the field holding it most often, close enough to rank corrections.)
             cursor.execute(
                 f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{VOCAB} "
-                f"USING fts5vocab(main, {TABLE}, 'row')"
+                f"USING fts5vocab(main, {TABLE}, 'col')"
             )
-            cursor.execute(f"SELECT term, doc FROM temp.{VOCAB}")
+            cursor.execute(
+                f"SELECT term, max(doc) FROM temp.{VOCAB} "
+                "WHERE col IN ('title', 'tags', 'body') GROUP BY term"
+            )
             return dict(cursor.fetchall())
