@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "verity.accounts",
     "verity.knowledge",
     "verity.search",
+    "verity.learning",
 ]
 
 MIDDLEWARE = [
@@ -181,6 +182,9 @@ VERITY_SEARCH_EVENT_DAYS = int(os.environ.get("VERITY_SEARCH_EVENT_DAYS", "365")
 VERITY_PAGE_SIZE = 50
 VERITY_WORKER_POLL_SECONDS = float(os.environ.get("VERITY_WORKER_POLL_SECONDS", "2"))
 VERITY_RUN_JOBS_INLINE = env_bool("VERITY_RUN_JOBS_INLINE")
+# Learning: reminder this many days before an enrolment is due; NPS hidden below this n.
+VERITY_LEARNING_REMINDER_DAYS = int(os.environ.get("VERITY_LEARNING_REMINDER_DAYS", "3"))
+VERITY_NPS_MIN_N = int(os.environ.get("VERITY_NPS_MIN_N", "5"))
 
 LOGGING = {
     "version": 1,

@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("verity.accounts.urls")),
     path("", include("verity.knowledge.urls")),
     path("", include("verity.search.urls")),
+    path("", include("verity.learning.urls")),
 ]

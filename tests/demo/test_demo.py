@@ -51,7 +51,7 @@ def demo(django_db_setup, django_db_blocker) -> Iterator[str]:
 
 def test_load_reports_what_it_loaded(demo, db):
     assert "Loaded the Northwind Cloud demo" in demo
-    assert "152 cards" in demo
+    assert "154 cards" in demo
     assert re.search(r"\d{3} searches of the last month", demo)
 
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from typing_extensions import TypeIs  # pydantic's dependency; in typing from 3.13
 
-from verity.accounts.models import Group, User
+from verity.accounts.models import Group, JobFunction, User
 from verity.knowledge.models import (
     ROLE_RANK,
     AccessRole,
@@ -26,6 +26,7 @@ from verity.knowledge.models import (
     Collection,
     Folder,
 )
+from verity.learning.models import Enrollment, Program
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -214,3 +215,85 @@ def require(condition: bool) -> None:
 
 def require_site_admin(user: AnyUser) -> None:
     require(bool(user.is_authenticated and user.is_site_admin))
+
+
+# --- Enablement programs -------------------------------------------------------------------
+# Programs are built and reported on by the enablement team (site admins and people whose job
+# function is enablement) and by each program's owner. Learners see their own progress;
+# managers see their direct reports'. Survey answers are shown without names to everyone but
+# site admins.
+
+
+def can_build_programs(user: AnyUser) -> bool:
+    """May create programs (and so see the program list and the builder)."""
+    if not _is_member(user):
+        return False
+    return user.is_site_admin or user.job_function == JobFunction.ENABLEMENT
+
+
+def can_manage_program(user: AnyUser, program: Program) -> bool:
+    """May edit the program, enrol and release people, and read its full report."""
+    if not _is_member(user):
+        return False
+    return can_build_programs(user) or program.owner_id == user.pk
+
+
+def programs_for(user: AnyUser) -> QuerySet[Program]:
+    """Programs `user` may open: all for the enablement team; otherwise the ones they own,
+    are enrolled in, or whose learners include one of their direct reports."""
+    if not _is_member(user):
+        return Program.objects.none()
+    if can_build_programs(user):
+        return Program.objects.all()
+    return Program.objects.filter(
+        Q(owner=user)
+        | Q(pk__in=Enrollment.objects.filter(user=user).values("program_id"))
+        | Q(pk__in=Enrollment.objects.filter(user__manager=user).values("program_id"))
+    ).distinct()
+
+
+def get_program_for(user: AnyUser, pk: Any, manage: bool = False) -> Program:
+    """The program, or 404 if `user` may not open it, or 403 if `manage` is asked and missing."""
+    try:
+        program_pk = int(pk)
+    except (TypeError, ValueError):
+        raise Http404("No such program") from None
+    program = programs_for(user).filter(pk=program_pk).select_related("owner").first()
+    if program is None:
+        raise Http404("No such program")
+    if manage and not can_manage_program(user, program):
+        raise PermissionDenied
+    return program
+
+
+def enrollments_visible_to(user: AnyUser, program: Program | None = None) -> QuerySet[Enrollment]:
+    """Enrolments whose progress and scores `user` may see: every one in programs they
+    manage; otherwise their own and their direct reports'."""
+    enrollments = Enrollment.objects.all()
+    if program is not None:
+        enrollments = enrollments.filter(program=program)
+    if not _is_member(user):
+        return enrollments.none()
+    if can_build_programs(user):
+        return enrollments
+    return enrollments.filter(Q(user=user) | Q(user__manager=user) | Q(program__owner=user))
+
+
+def can_see_enrollment(user: AnyUser, enrollment: Enrollment) -> bool:
+    return enrollments_visible_to(user).filter(pk=enrollment.pk).exists()
+
+
+def can_review_practice(user: AnyUser, enrollment: Enrollment) -> bool:
+    """A practice task is scored by the learner's manager (or the program's managers when
+    the learner has no manager)."""
+    if not _is_member(user):
+        return False
+    learner_manager_id = enrollment.user.manager_id
+    if learner_manager_id is not None:
+        return bool(learner_manager_id == user.pk) or user.is_site_admin
+    return can_manage_program(user, enrollment.program)
+
+
+def can_see_respondents(user: AnyUser) -> bool:
+    """Who wrote which survey answer: site admins only."""
+    return bool(_is_member(user) and user.is_site_admin)

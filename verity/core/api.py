@@ -135,11 +135,13 @@ def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRe
 def register_routers() -> None:
     from verity.accounts.api import router as accounts_router
     from verity.knowledge.api import router as knowledge_router
+    from verity.learning.api import router as learning_router
     from verity.search.api import router as search_router
 
     api.add_router("", accounts_router)
     api.add_router("", knowledge_router)
     api.add_router("", search_router)
+    api.add_router("", learning_router)
 
 
 register_routers()

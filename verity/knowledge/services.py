@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from verity.accounts import access
 from verity.accounts.models import Group, User
 from verity.core import jobs
+from verity.knowledge import signals
 from verity.knowledge.models import (
     VERIFICATION_INTERVALS,
     AccessRole,
@@ -337,6 +338,8 @@ def card_update(
     card.save()
     _snapshot(card, user, changed, note)
     index_card(card)
+    if {"title", "content"} & set(changed):
+        signals.card_text_changed.send(sender=Card, card=card, user=user)
     return card
 
 

@@ -30,6 +30,7 @@ from verity.knowledge.forms import (
     verifier_value,
 )
 from verity.knowledge.models import AccessRole, Card, Collection, Folder, VerificationState
+from verity.learning.selectors import programs_using_card
 from verity.lib.markdown import render_markdown
 from verity.search import analytics
 
@@ -206,6 +207,14 @@ def card_favourite(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 def card_archive(request: AuthedRequest, pk: int) -> HttpResponse:
     card = access.get_card_for(request.user, pk, role=AccessRole.AUTHOR)
+    if request.POST.get("confirm") != "1" and card.archived_at is None:
+        # Archiving a card that training uses breaks those steps: warn the curator first.
+        programs = list(programs_using_card(card))
+        if programs:
+            for program in programs:
+                program.can_open = access.can_manage_program(request.user, program)  # type: ignore[attr-defined]
+            context = {"card": card, "programs": programs, "next": request.POST.get("next", "")}
+            return render(request, "learning/builder/card_archive_confirm.html", context)
     services.card_archive(user=request.user, card=card)
     messages.success(
         request, _("Archived. It no longer shows in lists or search; you can restore it.")

@@ -19,6 +19,7 @@ from verity.accounts import access
 from verity.accounts import services as account_services
 from verity.accounts.models import Group, User
 from verity.core.demo.generate import generated_cards
+from verity.core.demo.programs import load_programs
 from verity.core.demo.searches import load_search_history
 from verity.core.models import Job
 from verity.knowledge import services
@@ -56,6 +57,7 @@ class DemoSummary:
     cards: int = 0
     states: dict[str, int] = field(default_factory=dict)
     searches: int = 0
+    programs: int = 0
 
 
 def company() -> dict[str, Any]:
@@ -329,6 +331,10 @@ class Loader:
                 now=self.now,
                 seed=SEED + 1,
             )
+            # Then the training built on those cards, with learners at every stage.
+            self.summary.programs = load_programs(
+                users=list(self.users.values()), now=self.now, seed=SEED + 2
+            ).programs
         # The demo's flags are history: nobody needs their notification emails today.
         for job in Job.objects.filter(name="knowledge.notify_flag", state=Job.State.QUEUED):
             if job.payload.get("flag_id") in self.flag_ids:
