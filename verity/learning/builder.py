@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Max, QuerySet
 from django.utils.translation import gettext as _
+from typing_extensions import Unpack  # in typing from 3.12
 
 from verity.accounts import access
 from verity.accounts.models import Group, JobFunction, User
@@ -94,111 +95,99 @@ def _clean_program(
     return name, functions
 
 
-@transaction.atomic
-def program_create(
-    *,
-    user: User,
-    name: str,
-    kind: str,
-    goal: str = "",
-    owner: User | None = None,
-    audience_functions: Iterable[str] = (),
-    audience_groups: Iterable[Group] = (),
-    audience_users: Iterable[User] = (),
-    audience_new_hires: bool = False,
-    due_days: int | None = None,
-    due_date: date | None = None,
-    recertify_months: int | None = None,
-    leaders_first: bool = False,
-    release_date: date | None = None,
-    end_survey: bool = True,
-) -> Program:
-    """A draft program with its shared track (every learner follows it first)."""
-    if not access.can_build_programs(user):
-        raise PermissionDenied
-    owner = owner or user
+class ProgramSettings(TypedDict, total=False):
+    """A program's settings besides its name and kind (see the Program model)."""
+
+    goal: str
+    owner: User | None  # None: the creator (on create) or unchanged (on update)
+    audience_functions: Iterable[str]
+    audience_groups: Iterable[Group]
+    audience_users: Iterable[User]
+    audience_new_hires: bool
+    due_days: int | None
+    due_date: date | None
+    recertify_months: int | None
+    leaders_first: bool
+    release_date: date | None
+    end_survey: bool
+
+
+# What a setting left out means, on create and on update alike (a form sends them all).
+DEFAULT_SETTINGS: ProgramSettings = {
+    "goal": "",
+    "owner": None,
+    "audience_functions": (),
+    "audience_groups": (),
+    "audience_users": (),
+    "audience_new_hires": False,
+    "due_days": None,
+    "due_date": None,
+    "recertify_months": None,
+    "leaders_first": False,
+    "release_date": None,
+    "end_survey": True,
+}
+
+
+SETTING_FIELDS = [
+    "name", "kind", "goal", "owner", "audience_functions", "audience_new_hires", "due_days",
+    "due_date", "recertify_months", "leaders_first", "release_date", "end_survey",
+]  # fmt: skip
+
+
+def _apply_settings(program: Program, name: str, kind: str, given: ProgramSettings) -> None:
+    """Clean and store the settings on `program` (saved, audience included)."""
+    settings: ProgramSettings = {**DEFAULT_SETTINGS, **given}
+    owner = settings["owner"] or program.owner
     name, functions = _clean_program(
         name=name,
         kind=kind,
         owner=owner,
-        audience_functions=audience_functions,
-        due_days=due_days,
-        due_date=due_date,
-        recertify_months=recertify_months,
-        leaders_first=leaders_first,
-        release_date=release_date,
+        audience_functions=settings["audience_functions"],
+        due_days=settings["due_days"],
+        due_date=settings["due_date"],
+        recertify_months=settings["recertify_months"],
+        leaders_first=settings["leaders_first"],
+        release_date=settings["release_date"],
     )
-    program = Program.objects.create(
-        name=name,
-        kind=kind,
-        goal=(goal or "").strip(),
-        owner=owner,
-        audience_functions=functions,
-        audience_new_hires=audience_new_hires,
-        due_days=due_days,
-        due_date=due_date,
-        recertify_months=recertify_months,
-        leaders_first=leaders_first,
-        release_date=release_date,
-        end_survey=end_survey,
-    )
-    program.audience_groups.set(list(audience_groups))
-    program.audience_users.set(list(audience_users))
+    program.name, program.kind, program.owner = name, kind, owner
+    program.goal = (settings["goal"] or "").strip()
+    program.audience_functions = functions
+    program.audience_new_hires = settings["audience_new_hires"]
+    program.due_days, program.due_date = settings["due_days"], settings["due_date"]
+    program.recertify_months = settings["recertify_months"]
+    program.leaders_first = settings["leaders_first"]
+    program.release_date = settings["release_date"]
+    program.end_survey = settings["end_survey"]
+    if program.pk is None:
+        program.save()
+    else:  # only the settings: a launch saved at the same moment keeps its status
+        program.save(update_fields=[*SETTING_FIELDS, "updated_at"])
+    program.audience_groups.set(list(settings["audience_groups"]))
+    program.audience_users.set(list(settings["audience_users"]))
+
+
+@transaction.atomic
+def program_create(
+    *, user: User, name: str, kind: str, **settings: Unpack[ProgramSettings]
+) -> Program:
+    """A draft program with its shared track (every learner follows it first)."""
+    if not access.can_build_programs(user):
+        raise PermissionDenied
+    program = Program(owner=user)
+    _apply_settings(program, name, kind, settings)
     Track.objects.create(program=program, role=TrackRole.SHARED)
     return program
 
 
 @transaction.atomic
 def program_update(
-    *,
-    user: User,
-    program: Program,
-    name: str,
-    kind: str,
-    goal: str = "",
-    owner: User | None = None,
-    audience_functions: Iterable[str] = (),
-    audience_groups: Iterable[Group] = (),
-    audience_users: Iterable[User] = (),
-    audience_new_hires: bool = False,
-    due_days: int | None = None,
-    due_date: date | None = None,
-    recertify_months: int | None = None,
-    leaders_first: bool = False,
-    release_date: date | None = None,
-    end_survey: bool = True,
+    *, user: User, program: Program, name: str, kind: str, **settings: Unpack[ProgramSettings]
 ) -> Program:
     """Change the settings. On an active program, people newly in the audience are enrolled
     at once; people who left it keep their enrolment (their history stays)."""
     _require_manage(user, program)
-    owner = owner or program.owner
-    name, functions = _clean_program(
-        name=name,
-        kind=kind,
-        owner=owner,
-        audience_functions=audience_functions,
-        due_days=due_days,
-        due_date=due_date,
-        recertify_months=recertify_months,
-        leaders_first=leaders_first,
-        release_date=release_date,
-    )
-    program.name, program.kind, program.goal, program.owner = name, kind, goal.strip(), owner
-    program.audience_functions = functions
-    program.audience_new_hires = audience_new_hires
-    program.due_days, program.due_date = due_days, due_date
-    program.recertify_months = recertify_months
-    program.leaders_first, program.release_date = leaders_first, release_date
-    program.end_survey = end_survey
-    program.save(
-        update_fields=[
-            "name", "kind", "goal", "owner", "audience_functions", "audience_new_hires",
-            "due_days", "due_date", "recertify_months", "leaders_first", "release_date",
-            "end_survey", "updated_at",
-        ]
-    )  # fmt: skip
-    program.audience_groups.set(list(audience_groups))
-    program.audience_users.set(list(audience_users))
+    _apply_settings(program, name, kind, settings)
     if program.status == ProgramStatus.ACTIVE:
         enrolment.sync_audience(program)
     return program
