@@ -127,6 +127,12 @@ def test_stop_words_are_dropped_only_when_other_words_remain():
     assert to_be.terms and to_be.prefix == "not"  # nothing but stop words: keep them all
 
 
+def test_a_discount_question_is_not_about_time_off():
+    parsed = parse_query("can I give 25% off on a 2-year deal?")
+    assert stem("off") not in parsed.terms
+    assert {stem("give"), "25", stem("year")} <= set(parsed.terms) and parsed.prefix == "deal"
+
+
 def test_long_questions_keep_their_words():
     question = " ".join(f"word{i}" for i in range(30))
     parsed = parse_query(question)

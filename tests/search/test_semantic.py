@@ -111,6 +111,25 @@ def test_filters_narrow_the_semantic_side_too(cast: Any, fake_vectors: Any) -> N
     ]
 
 
+def test_a_card_moved_out_of_a_collection_leaves_its_readers_by_meaning(
+    cast: Any, fake_vectors: Any
+) -> None:
+    """The vector side keeps each permission set's rows between searches: a move must
+    drop the card from the old collection's readers at once."""
+    card = refund_card(cast)
+    index = semantic.vector_index()
+    query = semantic.get_embedder().query("cash refund money")  # type: ignore[union-attr]
+    support = [cast.support_collection.pk]
+    assert card.pk in [cid for cid, _ in index.top(query, collections=support)]
+    services.card_update(
+        user=cast.admin, card=card, expected_version=None, collection=cast.sales_collection
+    )
+    assert card.pk not in [cid for cid, _ in index.top(query, collections=support)]
+    assert card.pk in [
+        cid for cid, _ in index.top(query, collections=[cast.sales_collection.pk])
+    ]
+
+
 def test_exclusions_are_not_undone_by_meaning(cast: Any, fake_vectors: Any) -> None:
     card = refund_card(cast)
     results = search_cards(user=cast.curator, query="cash -refund")

@@ -249,6 +249,9 @@ class VectorIndex:
         self._collections = np.zeros(0, dtype=np.int64)
         self._alive = np.zeros(0, dtype=bool)
         self._matrix = np.zeros((0, DIMENSIONS), dtype=np.float32)
+        # Rows of the cards in a set of collections, kept until a vector changes: most
+        # searches come from a handful of permission sets, and the test costs ~7 ms at 100k.
+        self._rows_in: dict[tuple[int, ...], np.ndarray] = {}
 
     def __len__(self) -> int:
         return int(self._alive[: self._size].sum())
@@ -275,6 +278,7 @@ class VectorIndex:
             self.epoch, self.watermark = epoch, changed_at
 
     def _put(self, card_id: int, collection_id: int, vector: bytes | None) -> None:
+        self._rows_in.clear()
         position = self._position.get(card_id)
         if vector is None:
             if position is not None:
@@ -300,6 +304,16 @@ class VectorIndex:
         self._matrix = np.concatenate(
             [self._matrix, np.zeros((extra, DIMENSIONS), dtype=np.float32)]
         )
+
+    def _positions_in(self, collections: tuple[int, ...]) -> np.ndarray:
+        positions = self._rows_in.get(collections)
+        if positions is None:
+            size = self._size
+            mask = self._alive[:size] & np.isin(
+                self._collections[:size], np.array(collections, dtype=np.int64)
+            )
+            positions = self._rows_in[collections] = np.flatnonzero(mask)
+        return positions
 
     def vector_of(self, card_id: int) -> np.ndarray | None:
         self.refresh()
@@ -334,18 +348,17 @@ class VectorIndex:
         self.refresh()
         with self._lock:
             size = self._size
-            mask = self._alive[:size].copy()
-            if collections is not None:
-                mask &= np.isin(self._collections[:size], np.fromiter(collections, np.int64))
+            if collections is None:
+                positions = np.flatnonzero(self._alive[:size])
+            else:
+                positions = self._positions_in(tuple(sorted(set(collections))))
             if ids is not None:
-                mask &= np.isin(self._ids[:size], np.fromiter(ids, np.int64))
-            positions = np.flatnonzero(mask)
+                positions = positions[np.isin(self._ids[positions], np.fromiter(ids, np.int64))]
             if positions.size == 0:
                 return []
-            if positions.size == size:
-                scores = self._matrix[:size] @ vector
-            else:
-                scores = self._matrix[positions] @ vector
+            # Scoring every row and keeping the readable ones reads the matrix once; copying
+            # the readable rows out first was three times slower at 100k cards.
+            scores = (self._matrix[:size] @ vector)[positions]
             card_ids = self._ids[positions]
         k = min(k, scores.size)
         best = np.argpartition(-scores, k - 1)[:k]
