@@ -181,6 +181,7 @@ def test_waiting_enrolment_says_who_goes_first_and_offers_no_steps(
     assert "Waiting for Manager to complete it first (or until" in page
     step = enrolment.learner_steps(waiting)[0]
     assert reverse("learning_step", args=[waiting.pk, step.pk]) not in page
+    assert "path-next" not in page  # nothing is "next" before the training starts
     response = client.get(reverse("learning_step", args=[waiting.pk, step.pk]))
     assert response.status_code == 302
     assert response["Location"] == reverse("learning_enrollment", args=[waiting.pk])
