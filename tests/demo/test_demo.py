@@ -53,6 +53,7 @@ def test_load_reports_what_it_loaded(demo, db):
     assert "Loaded the Northwind Cloud demo" in demo
     assert "154 cards" in demo
     assert re.search(r"\d{3} searches of the last month", demo)
+    assert "3 training programs" in demo
 
 
 def test_about_150_cards_about_30_in_russian(demo, db):

@@ -44,7 +44,8 @@ class Command(BaseCommand):
                 f"Loaded the Northwind Cloud demo in {time.monotonic() - started:.1f} s: "
                 f"{summary.users} people, {summary.groups} groups, "
                 f"{summary.collections} collections, {summary.cards} cards ({states}), "
-                f"{summary.searches} searches of the last month."
+                f"{summary.searches} searches of the last month, "
+                f"{summary.programs} training programs."
             )
         )
 
