@@ -488,14 +488,30 @@ def _learnable(request: AuthedRequest, enrollment: Enrollment) -> HttpResponse |
     return None
 
 
-@login_required
-@require_GET
-def learning_step(request: AuthedRequest, enrollment_id: int, step_id: int) -> HttpResponse:
+@dataclass
+class StepVisit:
+    enrollment: Enrollment
+    path: LearnerPath
+    current: PathStep
+
+
+def _visit(request: AuthedRequest, enrollment_id: int, step_id: int) -> StepVisit | HttpResponse:
+    """The learner's own enrolment and one of its steps (404 otherwise), or the redirect
+    back to the path page while the training waits for the manager."""
     enrollment = _own_enrollment(request, enrollment_id)
     if (blocked := _learnable(request, enrollment)) is not None:
         return blocked
     path = _path(enrollment)
-    current = _step_of(path, step_id)
+    return StepVisit(enrollment, path, _step_of(path, step_id))
+
+
+@login_required
+@require_GET
+def learning_step(request: AuthedRequest, enrollment_id: int, step_id: int) -> HttpResponse:
+    visit = _visit(request, enrollment_id, step_id)
+    if isinstance(visit, HttpResponse):
+        return visit
+    enrollment, path, current = visit.enrollment, visit.path, visit.current
     # Opening the page starts the enrolment and the step's clock (time spent).
     current.progress = enrolment.open_step(enrollment, current.step)
     if enrollment.state != path.state:
@@ -507,10 +523,10 @@ def learning_step(request: AuthedRequest, enrollment_id: int, step_id: int) -> H
 @require_POST
 def learning_step_done(request: AuthedRequest, enrollment_id: int, step_id: int) -> HttpResponse:
     """The "I have read this" button on a card, "Mark as done" on a lesson."""
-    enrollment = _own_enrollment(request, enrollment_id)
-    if (blocked := _learnable(request, enrollment)) is not None:
-        return blocked
-    current = _step_of(_path(enrollment), step_id)
+    visit = _visit(request, enrollment_id, step_id)
+    if isinstance(visit, HttpResponse):
+        return visit
+    enrollment, current = visit.enrollment, visit.current
     if current.step.kind not in (StepKind.CARD, StepKind.LESSON):
         raise Http404("Only cards and lessons are marked as done")
     was_completed = enrollment.state == EnrollmentState.COMPLETED
@@ -535,10 +551,10 @@ def _attempt_of(enrollment: Enrollment, step: Step, attempt_id: int) -> QuizAtte
 @login_required
 @require_POST
 def learning_quiz_start(request: AuthedRequest, enrollment_id: int, step_id: int) -> HttpResponse:
-    enrollment = _own_enrollment(request, enrollment_id)
-    if (blocked := _learnable(request, enrollment)) is not None:
-        return blocked
-    current = _step_of(_path(enrollment), step_id)
+    visit = _visit(request, enrollment_id, step_id)
+    if isinstance(visit, HttpResponse):
+        return visit
+    enrollment, current = visit.enrollment, visit.current
     try:
         quizzes.attempt_start(enrollment=enrollment, step=current.step)
     except ValidationError as error:
@@ -551,11 +567,10 @@ def learning_quiz_start(request: AuthedRequest, enrollment_id: int, step_id: int
 def learning_quiz_submit(
     request: AuthedRequest, enrollment_id: int, step_id: int, attempt_id: int
 ) -> HttpResponse:
-    enrollment = _own_enrollment(request, enrollment_id)
-    if (blocked := _learnable(request, enrollment)) is not None:
-        return blocked
-    path = _path(enrollment)
-    current = _step_of(path, step_id)
+    visit = _visit(request, enrollment_id, step_id)
+    if isinstance(visit, HttpResponse):
+        return visit
+    enrollment, path, current = visit.enrollment, visit.path, visit.current
     attempt = _attempt_of(enrollment, current.step, attempt_id)
     if attempt.submitted_at is not None:
         # A second click, or the back button: the result is already there.
@@ -643,11 +658,10 @@ def learning_quiz_result(
 def learning_practice_submit(
     request: AuthedRequest, enrollment_id: int, step_id: int
 ) -> HttpResponse:
-    enrollment = _own_enrollment(request, enrollment_id)
-    if (blocked := _learnable(request, enrollment)) is not None:
-        return blocked
-    path = _path(enrollment)
-    current = _step_of(path, step_id)
+    visit = _visit(request, enrollment_id, step_id)
+    if isinstance(visit, HttpResponse):
+        return visit
+    enrollment, path, current = visit.enrollment, visit.path, visit.current
     form = PracticeForm(request.POST)
     if form.is_valid():
         try:
@@ -668,11 +682,10 @@ def learning_practice_submit(
 @login_required
 @require_POST
 def learning_step_survey(request: AuthedRequest, enrollment_id: int, step_id: int) -> HttpResponse:
-    enrollment = _own_enrollment(request, enrollment_id)
-    if (blocked := _learnable(request, enrollment)) is not None:
-        return blocked
-    path = _path(enrollment)
-    current = _step_of(path, step_id)
+    visit = _visit(request, enrollment_id, step_id)
+    if isinstance(visit, HttpResponse):
+        return visit
+    enrollment, path, current = visit.enrollment, visit.path, visit.current
     questions = list(
         SurveyQuestion.objects.filter(program_id=enrollment.program_id, step=current.step)
     )
