@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "verity.knowledge",
     "verity.search",
     "verity.learning",
+    "verity.analytics",
 ]
 
 MIDDLEWARE = [

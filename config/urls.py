@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("verity.knowledge.urls")),
     path("", include("verity.search.urls")),
     path("", include("verity.learning.urls")),
+    path("", include("verity.analytics.urls")),
 ]

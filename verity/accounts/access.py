@@ -297,3 +297,64 @@ def can_review_practice(user: AnyUser, enrollment: Enrollment) -> bool:
 def can_see_respondents(user: AnyUser) -> bool:
     """Who wrote which survey answer: site admins only."""
     return bool(_is_member(user) and user.is_site_admin)
+
+
+# --- Impact analytics ----------------------------------------------------------------------
+# Company-wide numbers (team overview, program impact, ROI) are for site admins, the
+# enablement team and leadership. Everyone sees their own scorecard; managers see the
+# scorecards of everyone below them. Only site admins import data and change definitions.
+
+
+def can_see_analytics(user: AnyUser) -> bool:
+    if not _is_member(user):
+        return False
+    return user.is_site_admin or user.job_function in (
+        JobFunction.ENABLEMENT,
+        JobFunction.LEADERSHIP,
+    )
+
+
+def can_manage_analytics(user: AnyUser) -> bool:
+    """May import CRM and HR data and edit metric definitions."""
+    return bool(_is_member(user) and user.is_site_admin)
+
+
+def reports_below(user: User) -> set[int]:
+    """Ids of everyone below `user` in the org chart (direct and indirect reports)."""
+    found: set[int] = set()
+    frontier = {user.pk}
+    while frontier:
+        below = (
+            set(User.objects.filter(manager_id__in=frontier).values_list("pk", flat=True))
+            - found
+            - {user.pk}
+        )
+        found |= below
+        frontier = below
+    return found
+
+
+def scorecard_people_for(user: AnyUser) -> set[int] | None:
+    """Whose rep scorecards `user` may open: None means everyone's."""
+    if not _is_member(user):
+        return set()
+    if can_see_analytics(user):
+        return None
+    return reports_below(user) | {user.pk}
+
+
+def can_see_scorecard(user: AnyUser, person: User) -> bool:
+    allowed = scorecard_people_for(user)
+    return allowed is None or person.pk in allowed
+
+
+def get_scorecard_person_for(user: AnyUser, pk: Any) -> User:
+    """The person whose scorecard `user` asks for, or 404 (unknown or not theirs to see)."""
+    try:
+        person_pk = int(pk)
+    except (TypeError, ValueError):
+        raise Http404("No such person") from None
+    person = User.objects.filter(pk=person_pk).first()
+    if person is None or not can_see_scorecard(user, person):
+        raise Http404("No such person")
+    return person

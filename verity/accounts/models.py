@@ -22,6 +22,11 @@ class JobFunction(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+class TerminationType(models.TextChoices):
+    VOLUNTARY = "voluntary", _("Voluntary")
+    INVOLUNTARY = "involuntary", _("Involuntary")
+
+
 class SiteRole(models.TextChoices):
     ADMIN = "admin", _("Admin")
     MEMBER = "member", _("Member")
@@ -60,6 +65,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         related_name="reports",
     )
     hire_date = models.DateField(_("hire date"), null=True, blank=True)
+    # HR data (imported with `verity analytics import people`): the team a rep belongs to and
+    # when and why they left. Retention and cohort analytics read these.
+    team = models.CharField(_("team"), max_length=100, blank=True)
+    termination_date = models.DateField(_("termination date"), null=True, blank=True)
+    termination_type = models.CharField(
+        _("termination type"), max_length=12, choices=TerminationType.choices, blank=True
+    )
     site_role = models.CharField(
         _("site role"), max_length=10, choices=SiteRole.choices, default=SiteRole.MEMBER
     )

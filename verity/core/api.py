@@ -134,6 +134,7 @@ def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRe
 
 def register_routers() -> None:
     from verity.accounts.api import router as accounts_router
+    from verity.analytics.api import router as analytics_router
     from verity.knowledge.api import router as knowledge_router
     from verity.learning.api import router as learning_router
     from verity.search.api import router as search_router
@@ -142,6 +143,7 @@ def register_routers() -> None:
     api.add_router("", knowledge_router)
     api.add_router("", search_router)
     api.add_router("", learning_router)
+    api.add_router("/analytics", analytics_router)
 
 
 register_routers()

@@ -16,6 +16,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "nav_is_admin": user.is_site_admin,
         "nav_signed_in": True,
         "nav_builds_programs": access.can_build_programs(user),
+        "nav_sees_analytics": access.can_see_analytics(user),
         # "My team" is for people with someone reporting to them.
         "nav_has_reports": user.reports.filter(is_active=True).exists(),
     }
