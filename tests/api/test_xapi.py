@@ -6,19 +6,17 @@ charts."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.api.test_learning import Setup, enrollment_of, finish, make_setup, wrong_answers
 from tests.conftest import Api, Cast
-from verity.accounts.models import JobFunction, SiteRole, User
+from tests.org_charts import build_people, people, rolled_back
+from verity.accounts.models import JobFunction
 from verity.learning import enrolment, quizzes, xapi
 from verity.learning.models import Enrollment, EnrollmentState, Program
 
@@ -266,28 +264,19 @@ def test_a_card_acknowledged_again_is_a_new_statement(api: Any, cast: Cast, hist
 # ---------------------------------------------------------------- the property
 
 
+XAPI_FUNCTIONS = [
+    JobFunction.SALES,
+    JobFunction.SUPPORT,
+    JobFunction.LEADERSHIP,
+    JobFunction.ENABLEMENT,
+    JobFunction.OTHER,
+]
+
+
 @st.composite
 def org_charts(draw: st.DrawFn) -> dict[str, Any]:
-    n_users = draw(st.integers(2, 6))
-    people = [
-        {
-            # A manager is always someone earlier in the list: no cycles.
-            "manager": draw(st.one_of(st.none(), st.integers(0, i - 1))) if i else None,
-            "function": draw(
-                st.sampled_from(
-                    [
-                        JobFunction.SALES,
-                        JobFunction.SUPPORT,
-                        JobFunction.LEADERSHIP,
-                        JobFunction.ENABLEMENT,
-                        JobFunction.OTHER,
-                    ]
-                )
-            ),
-            "admin": draw(st.integers(0, 9)) == 0,
-        }
-        for i in range(n_users)
-    ]
+    chart_people = draw(people(max_size=6, functions=XAPI_FUNCTIONS, inactive=False))
+    n_users = len(chart_people)
     programs = [
         {
             "owner": draw(st.integers(0, n_users - 1)),
@@ -301,21 +290,7 @@ def org_charts(draw: st.DrawFn) -> dict[str, Any]:
         }
         for _ in range(draw(st.integers(1, 3)))
     ]
-    return {"people": people, "programs": programs, "limit": draw(st.integers(1, 4))}
-
-
-class _Rollback(Exception):
-    pass
-
-
-@contextmanager
-def rolled_back() -> Iterator[None]:
-    try:
-        with transaction.atomic():
-            yield
-            raise _Rollback
-    except _Rollback:
-        pass
+    return {"people": chart_people, "programs": programs, "limit": draw(st.integers(1, 4))}
 
 
 def expected_visible(
@@ -337,17 +312,7 @@ def expected_visible(
 @given(chart=org_charts())
 def test_statements_are_exactly_those_of_visible_enrolments(chart: dict[str, Any]) -> None:
     with rolled_back():
-        users: list[User] = []
-        for i, person in enumerate(chart["people"]):
-            users.append(
-                User.objects.create_user(
-                    f"p{i}@example.com",
-                    None,
-                    job_function=person["function"],
-                    site_role=SiteRole.ADMIN if person["admin"] else SiteRole.MEMBER,
-                    manager=users[person["manager"]] if person["manager"] is not None else None,
-                )
-            )
+        users = build_people(chart["people"])
         # Every enrolment is completed: exactly one statement each, at a random hour (so
         # many share a timestamp and the cursor's tie-breaking is exercised too).
         enrolled: list[tuple[Enrollment, int, int]] = []

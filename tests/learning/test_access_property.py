@@ -4,17 +4,14 @@ that program's, the enablement team all of them, anyone else none."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.org_charts import build_people, people, rolled_back
 from verity.accounts import access
-from verity.accounts.models import JobFunction, SiteRole, User
+from verity.accounts.models import JobFunction, User
 from verity.learning.models import Enrollment, Program
 
 FUNCTIONS = [
@@ -28,55 +25,20 @@ FUNCTIONS = [
 
 @st.composite
 def org_charts(draw: st.DrawFn) -> dict:
-    n_users = draw(st.integers(2, 7))
-    n_programs = draw(st.integers(1, 3))
-    people = [
-        {
-            # A manager is always someone earlier in the list: no cycles.
-            "manager": draw(st.one_of(st.none(), st.integers(0, i - 1))) if i else None,
-            "function": draw(st.sampled_from(FUNCTIONS)),
-            "admin": draw(st.integers(0, 9)) == 0,
-            "active": draw(st.integers(0, 7)) != 0,
-        }
-        for i in range(n_users)
-    ]
+    chart_people = draw(people(max_size=7, functions=FUNCTIONS))
+    n_users = len(chart_people)
     programs = [
         {
             "owner": draw(st.integers(0, n_users - 1)),
             "enrolled": draw(st.lists(st.integers(0, n_users - 1), unique=True, max_size=n_users)),
         }
-        for _ in range(n_programs)
+        for _ in range(draw(st.integers(1, 3)))
     ]
-    return {"people": people, "programs": programs}
-
-
-class _Rollback(Exception):
-    pass
-
-
-@contextmanager
-def rolled_back() -> Iterator[None]:
-    try:
-        with transaction.atomic():
-            yield
-            raise _Rollback
-    except _Rollback:
-        pass
+    return {"people": chart_people, "programs": programs}
 
 
 def build(chart: dict) -> tuple[list[User], list[Enrollment]]:
-    users: list[User] = []
-    for i, person in enumerate(chart["people"]):
-        users.append(
-            User.objects.create_user(
-                f"p{i}@example.com",
-                None,
-                job_function=person["function"],
-                site_role=SiteRole.ADMIN if person["admin"] else SiteRole.MEMBER,
-                is_active=person["active"],
-                manager=users[person["manager"]] if person["manager"] is not None else None,
-            )
-        )
+    users = build_people(chart["people"])
     enrollments = []
     for p, spec in enumerate(chart["programs"]):
         program = Program.objects.create(name=f"program {p}", owner=users[spec["owner"]])
