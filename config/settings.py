@@ -186,6 +186,10 @@ VERITY_RUN_JOBS_INLINE = env_bool("VERITY_RUN_JOBS_INLINE")
 # Learning: reminder this many days before an enrolment is due; NPS hidden below this n.
 VERITY_LEARNING_REMINDER_DAYS = int(os.environ.get("VERITY_LEARNING_REMINDER_DAYS", "3"))
 VERITY_NPS_MIN_N = int(os.environ.get("VERITY_NPS_MIN_N", "5"))
+# Analytics imports: the largest CSV the upload page takes (the CLI has no limit), and the
+# largest JSON body the API takes, so a bulk import of 50,000 records fits in one request.
+VERITY_IMPORT_MAX_UPLOAD_MB = int(os.environ.get("VERITY_IMPORT_MAX_UPLOAD_MB", "200"))
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("VERITY_API_MAX_BODY_MB", "64")) * 1024 * 1024
 
 LOGGING = {
     "version": 1,

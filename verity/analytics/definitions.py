@@ -200,8 +200,8 @@ METRICS: dict[str, MetricSpec] = {
             _("Internal NPS"),
             "score",
             _(
-                "% of 9–10 minus % of 0–6 on the 0–10 recommend question of program surveys, "
-                "with an adjusted-Wald interval; hidden below the minimum n."
+                "The share of 9–10 minus the share of 0–6 on the 0–10 recommend question of "
+                "program surveys, with an adjusted-Wald interval; hidden below the minimum n."
             ),
             {},
         ),

@@ -18,6 +18,7 @@ from django.utils import timezone
 from verity.accounts import access
 from verity.accounts import services as account_services
 from verity.accounts.models import Group, User
+from verity.core.demo.analytics import load_analytics
 from verity.core.demo.generate import generated_cards
 from verity.core.demo.programs import load_programs
 from verity.core.demo.searches import load_search_history
@@ -58,6 +59,7 @@ class DemoSummary:
     states: dict[str, int] = field(default_factory=dict)
     searches: int = 0
     programs: int = 0
+    opportunities: int = 0  # synthetic CRM data for the analytics (verity.core.demo.analytics)
 
 
 def company() -> dict[str, Any]:
@@ -335,6 +337,8 @@ class Loader:
             self.summary.programs = load_programs(
                 users=list(self.users.values()), now=self.now, seed=SEED + 2
             ).programs
+            # Last, the synthetic CRM and HR data: it reads who completed the onboarding.
+            self.summary.opportunities = load_analytics().opportunities
         # The demo's flags are history: nobody needs their notification emails today.
         for job in Job.objects.filter(name="knowledge.notify_flag", state=Job.State.QUEUED):
             if job.payload.get("flag_id") in self.flag_ids:

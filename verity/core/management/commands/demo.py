@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from verity.core.demo import analytics as demo_analytics
 from verity.core.demo import loader
 from verity.knowledge.models import Card
 
@@ -31,6 +32,10 @@ class Command(BaseCommand):
         if loader.is_loaded():
             if options["once"]:
                 self.stdout.write("The demo content is already loaded.")
+                # A demo loaded before the analytics existed gets its synthetic CRM data.
+                if not demo_analytics.is_loaded():
+                    count = demo_analytics.load_analytics().opportunities
+                    self.stdout.write(f"Added {count} synthetic opportunities for analytics.")
                 return
             raise CommandError("The demo content is already loaded.")
         if options["once"] and Card.objects.exists():
@@ -45,7 +50,8 @@ class Command(BaseCommand):
                 f"{summary.users} people, {summary.groups} groups, "
                 f"{summary.collections} collections, {summary.cards} cards ({states}), "
                 f"{summary.searches} searches of the last month, "
-                f"{summary.programs} training programs."
+                f"{summary.programs} training programs, "
+                f"{summary.opportunities} synthetic opportunities for analytics."
             )
         )
 
