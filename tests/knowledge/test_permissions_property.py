@@ -3,15 +3,12 @@ no list, search, queue or lookup ever shows a card its user cannot read."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-from django.db import transaction
 from django.http import Http404
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.org_charts import rolled_back
 from verity.accounts import access
 from verity.accounts.models import Group, SiteRole, User
 from verity.knowledge import selectors
@@ -52,21 +49,6 @@ def worlds(draw: st.DrawFn) -> dict:
             )
         ),
     }
-
-
-class _Rollback(Exception):
-    pass
-
-
-@contextmanager
-def rolled_back() -> Iterator[None]:
-    """Each hypothesis example builds its world inside a transaction that is undone after."""
-    try:
-        with transaction.atomic():
-            yield
-            raise _Rollback
-    except _Rollback:
-        pass
 
 
 def build(world: dict) -> tuple[list[User], list[Card], dict[int, set[int]]]:

@@ -125,9 +125,7 @@ def test_a_card_moved_out_of_a_collection_leaves_its_readers_by_meaning(
         user=cast.admin, card=card, expected_version=None, collection=cast.sales_collection
     )
     assert card.pk not in [cid for cid, _ in index.top(query, collections=support)]
-    assert card.pk in [
-        cid for cid, _ in index.top(query, collections=[cast.sales_collection.pk])
-    ]
+    assert card.pk in [cid for cid, _ in index.top(query, collections=[cast.sales_collection.pk])]
 
 
 def test_exclusions_are_not_undone_by_meaning(cast: Any, fake_vectors: Any) -> None:

@@ -30,6 +30,7 @@ from verity.analytics.schemas import (
     MetricList,
     MetricResultOut,
 )
+from verity.core.api import validation_errors
 
 router = Router(tags=["analytics"])
 
@@ -44,14 +45,7 @@ def _require_viewer(request: AuthedRequest) -> None:
 
 def _bad_request(exc: ValidationError, default_field: str | None = None) -> Status:
     """400 with every message and the parameter it is about."""
-    errors: list[dict[str, Any]]
-    if hasattr(exc, "error_dict"):
-        errors = [
-            {"field": field, "message": " ".join(str(m) for e in errs for m in e.messages)}
-            for field, errs in exc.error_dict.items()
-        ]
-    else:
-        errors = [{"field": default_field, "message": m} for m in exc.messages]
+    errors = validation_errors(exc, default_field)
     return Status(400, {"detail": "; ".join(e["message"] for e in errors), "errors": errors})
 
 

@@ -76,38 +76,28 @@ class PeopleForm(FilterForm):
         self.fields["team"].choices = [("", _("All teams")), *[(t, t) for t in teams]]  # type: ignore[attr-defined]
 
 
-class ImpactForm(FilterForm):
+class ProgramForm(FilterForm):
+    """A program picked from the ones the page offers (the first one by default)."""
+
+    program = forms.TypedChoiceField(label=_("Onboarding program"), coerce=int)
+
+    def __init__(self, data: Any = None, *, programs: list[tuple[int, str]], **kwargs: Any):
+        super().__init__(data, **kwargs)
+        field = self.fields["program"]
+        field.choices = programs  # type: ignore[attr-defined]
+        field.initial = programs[0][0] if programs else None
+
+
+class ImpactForm(ProgramForm):
     program = forms.TypedChoiceField(label=_("Program"), coerce=int)
     metric = forms.ChoiceField(
         label=_("Metric"), choices=metric_choices(IMPACT_METRICS), initial=IMPACT_METRICS[0]
     )
 
-    def __init__(self, data: Any = None, *, programs: list[tuple[int, str]], **kwargs: Any):
-        super().__init__(data, **kwargs)
-        field = self.fields["program"]
-        field.choices = programs  # type: ignore[attr-defined]
-        field.initial = programs[0][0] if programs else None
 
-
-class ProgramForm(FilterForm):
-    program = forms.TypedChoiceField(label=_("Onboarding program"), coerce=int)
-
-    def __init__(self, data: Any = None, *, programs: list[tuple[int, str]], **kwargs: Any):
-        super().__init__(data, **kwargs)
-        field = self.fields["program"]
-        field.choices = programs  # type: ignore[attr-defined]
-        field.initial = programs[0][0] if programs else None
-
-
-class RetentionForm(FilterForm):
+class RetentionForm(ProgramForm):
     by = forms.ChoiceField(label=_("Compare by"), choices=RETENTION_BREAKDOWNS, initial="team")
-    program = forms.TypedChoiceField(label=_("Onboarding program"), coerce=int)
-
-    def __init__(self, data: Any = None, *, programs: list[tuple[int, str]], **kwargs: Any):
-        super().__init__(data, **kwargs)
-        field = self.fields["program"]
-        field.choices = programs  # type: ignore[attr-defined]
-        field.initial = programs[0][0] if programs else None
+    field_order = ["by", "program"]
 
 
 def _param_field(param: definitions.Param, initial: Any) -> forms.Field:

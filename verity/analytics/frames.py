@@ -26,7 +26,8 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,33 @@ SNAPSHOT_MIN_ROWS = 100_000
 SNAPSHOT_FORMAT = 1
 
 
+_scope = threading.local()
+
+
+@contextmanager
+def read_once() -> Iterator[None]:
+    """Within this block (one page) the data stamp and the people are read from the
+    database once: a page computes many metrics, and each would otherwise query them
+    again. Nested blocks share the outer one."""
+    if getattr(_scope, "memo", None) is not None:
+        yield
+        return
+    _scope.memo = {}
+    try:
+        yield
+    finally:
+        _scope.memo = None
+
+
+def _once(name: str, read: Callable[[], Any]) -> Any:
+    memo = getattr(_scope, "memo", None)
+    if memo is None:
+        return read()
+    if name not in memo:
+        memo[name] = read()
+    return memo[name]
+
+
 def data_version() -> int:
     row = DataVersion.objects.filter(pk=1).values_list("counter", flat=True).first()
     return int(row or 0)
@@ -63,8 +91,12 @@ def _data_stamp() -> str:
     """The counter and the moment it moved: a rolled-back change (a failed import, a test)
     can bring the counter back to a number an older frame was cached under, never the
     moment as well."""
-    row = DataVersion.objects.filter(pk=1).values_list("counter", "changed_at").first()
-    return f"{row[0]}@{row[1].isoformat()}" if row else "0"
+
+    def read() -> str:
+        row = DataVersion.objects.filter(pk=1).values_list("counter", "changed_at").first()
+        return f"{row[0]}@{row[1].isoformat()}" if row else "0"
+
+    return _once(f"stamp:{_database()}", read)  # type: ignore[no-any-return]
 
 
 def bump_data_version() -> None:
@@ -306,11 +338,21 @@ def _snapshot_save(name: str, stamp: str, data: dict[str, np.ndarray]) -> None:
             for key, values in data.items()
         }
         handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}-", suffix=".npz")
+    except OSError as error:
+        log.warning("analytics snapshot %s not written: %s", path, error)
+        return
+    arrays: dict[str, Any] = {
+        "_stamp": np.array(stamp),
+        "_format": np.array(SNAPSHOT_FORMAT),
+        **small,
+    }
+    try:
         with os.fdopen(handle, "wb") as out:
-            np.savez(out, _stamp=np.array(stamp), _format=np.array(SNAPSHOT_FORMAT), **small)
+            np.savez(out, **arrays)
         os.replace(temp, path)
     except OSError as error:
         log.warning("analytics snapshot %s not written: %s", path, error)
+        Path(temp).unlink(missing_ok=True)
 
 
 def clear_snapshots() -> None:
@@ -343,9 +385,13 @@ def people() -> pd.DataFrame:
     """Everyone with HR data or deals. Columns: id, name, email, job_function, team,
     manager_id, hire_date, termination_date, termination_type, is_active.
 
-    Read on every call (HR fields change outside imports), but while the rows are the same
-    as last time the same frame object comes back: callers may cache what they derive
-    from it by identity."""
+    Read on every call (HR fields change outside imports; inside `read_once`, once), but
+    while the rows are the same as last time the same frame object comes back: callers may
+    cache what they derive from it by identity."""
+    return _once(f"people:{_database()}", _read_people)  # type: ignore[no-any-return]
+
+
+def _read_people() -> pd.DataFrame:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT id, name, email, job_function, team, manager_id, "

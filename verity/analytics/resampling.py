@@ -14,6 +14,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -242,7 +243,7 @@ class Cell:
         return np.where(total[:, 0] > 0, median, np.nan)
 
 
-CountMatrix = np.ndarray | sparse.csc_matrix
+CountMatrix: TypeAlias = "np.ndarray | sparse.csc_matrix"
 
 
 def _count_matrix(flat: np.ndarray, reps: int, size: int) -> CountMatrix:

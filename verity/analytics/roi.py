@@ -286,7 +286,7 @@ def _staff(ids: set[int] | None, people: pd.DataFrame, as_of: np.datetime64) -> 
 
 def _won() -> pd.DataFrame:
     opp = frames.opportunities()
-    return opp[(opp["outcome"].astype(str) == "won") & opp["close_date"].notna()]
+    return opp[(opp["outcome"] == "won") & opp["close_date"].notna()]
 
 
 def _lifetime_value(

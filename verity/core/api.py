@@ -63,16 +63,19 @@ def _error(
     return api.create_response(request, body, status=status)
 
 
-@api.exception_handler(ValidationError)
-def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    errors: list[dict[str, Any]]
+def validation_errors(exc: ValidationError, default_field: str | None = None) -> list[dict]:
+    """A Django ValidationError as the API's `errors` list: each message with its field."""
     if hasattr(exc, "error_dict"):
-        errors = [
+        return [
             {"field": field, "message": " ".join(str(m) for e in errs for m in e.messages)}
             for field, errs in exc.error_dict.items()
         ]
-    else:
-        errors = [{"field": None, "message": m} for m in exc.messages]
+    return [{"field": default_field, "message": m} for m in exc.messages]
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = validation_errors(exc)
     return _error(request, 422, "; ".join(e["message"] for e in errors), errors)
 
 

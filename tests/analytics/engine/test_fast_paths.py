@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -237,3 +238,19 @@ def test_sparse_and_dense_count_matrices_agree() -> None:
     )
     many = rng.integers(0, reps * size, 50_000)
     assert not resampling.sparse.issparse(resampling._count_matrix(many, reps, size))
+
+
+def test_read_once_reads_people_and_the_stamp_once_per_block(
+    deals: list[User], django_assert_num_queries: Any
+) -> None:
+    frames.opportunities()
+    with frames.read_once():
+        with django_assert_num_queries(2):  # the stamp, the people
+            for _ in range(3):
+                frames.people()
+                frames.opportunities()
+        with frames.read_once(), django_assert_num_queries(0):  # nested: the same block
+            frames.people()
+    # Outside a block every call reads again, and sees an edit.
+    User.objects.filter(pk=deals[2].pk).update(team="Elsewhere")
+    assert frames.people().set_index("id").loc[deals[2].pk, "team"] == "Elsewhere"
