@@ -33,6 +33,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SHOTS = os.environ.get("VERITY_SHOTS", "")
 LAPTOP = {"width": 1280, "height": 800}
+DASH = "\N{EN DASH}"  # intervals are written "CI 64 d – 83 d"
 # Salesforce's report headers, except the amount, which this CRM calls "Deal Value".
 HEADERS = [
     "Opportunity ID",
@@ -139,7 +140,7 @@ def test_upload_map_import_then_read_program_impact(
     expect(page.get_by_text("Association, not proof of cause.").first).to_be_visible()
     compared = page.locator("section, .panel").filter(has_text="Completed against not completed")
     expect(compared.first).to_contain_text(re.compile(r"n = \d+"))
-    expect(compared.first).to_contain_text(re.compile(r"CI \d+ d \N{EN DASH} \d+ d"))
+    expect(compared.first).to_contain_text(re.compile(r"CI \d+ d " + DASH + r" \d+ d"))
     expect(compared.first).to_contain_text("95% interval")
     shoot(page, "analytics-impact")
     context.close()

@@ -49,6 +49,7 @@ _stable: dict[tuple[str, str], tuple[Any, pd.DataFrame]] = {}
 
 OUTCOMES = ["open", "won", "lost"]  # outcome codes 0, 1, 2 (-1: anything else → NaN)
 MISSING_DAY = -(2**31)  # a day number standing for NULL (NaT)
+MISSING_CENTS = -(2**62)  # an amount in cents standing for NULL (NaN)
 # Below this many opportunities a snapshot saves nothing worth a file (and the tests, whose
 # databases are small, never write one unless they lower it).
 SNAPSHOT_MIN_ROWS = 100_000
@@ -60,9 +61,10 @@ _scope = threading.local()
 
 @contextmanager
 def read_once() -> Iterator[None]:
-    """Within this block (one page) the data stamp and the people are read from the
-    database once: a page computes many metrics, and each would otherwise query them
-    again. Nested blocks share the outer one."""
+    """Within this block (one page) the data stamp, the people and a program's enrolments
+    and completions are read from the database once: a page computes many metrics, and
+    each would otherwise query them again. Nested blocks share the outer one. Callers get
+    the same frame each time: treat it as read-only."""
     if getattr(_scope, "memo", None) is not None:
         yield
         return
@@ -214,7 +216,7 @@ def _read_opportunities() -> dict[str, np.ndarray]:
             "id",
             "owner_id",
             "COALESCE(product_id, -1)",
-            "CAST(ROUND(amount * 100) AS INTEGER)",
+            f"COALESCE(CAST(ROUND(amount * 100) AS INTEGER), {MISSING_CENTS})",
             _outcome_sql(),
             _day_sql("created_date"),
             _day_sql("close_date"),
@@ -228,7 +230,8 @@ def _read_opportunities() -> dict[str, np.ndarray]:
             return {name: np.array([], dtype=np.int64) for name in _OPPORTUNITY_COLUMNS}
         columns, not_cents = read
         data = dict(zip(_OPPORTUNITY_COLUMNS, columns, strict=True))
-        data["amount"] = data["amount"] / 100
+        cents = data["amount"]
+        data["amount"] = np.where(cents == MISSING_CENTS, np.nan, cents / 100)
         if not_cents:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT CAST(amount AS REAL) FROM analytics_opportunity")
@@ -488,7 +491,15 @@ def _from_seconds(seconds: np.ndarray) -> np.ndarray:
 
 
 def _first_moments(column: str, program_id: int, where: str = "") -> pd.DataFrame:
-    """Each person's first `column` in the program's enrolments (any cycle)."""
+    """Each person's first `column` in the program's enrolments (any cycle); inside
+    `read_once`, read once per program."""
+    return _once(  # type: ignore[no-any-return]
+        f"{column}:{program_id}:{_database()}",
+        lambda: _read_first_moments(column, program_id, where),
+    )
+
+
+def _read_first_moments(column: str, program_id: int, where: str) -> pd.DataFrame:
     frame = _query(
         f"SELECT user_id, {_seconds_sql(f'MIN({column})')} FROM learning_enrollment "
         f"WHERE program_id = %s {where} GROUP BY user_id",

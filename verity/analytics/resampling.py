@@ -296,7 +296,10 @@ def cluster_bootstrap(
     all of its units."""
     if min(sizes, default=0) < 2:  # one rep cannot be resampled into anything but itself
         return None, None
-    data = tuple(np.arange(n) for n in sizes)
+    # scipy draws the indices and then takes them from the data: with the data 0..n-1 the
+    # take gives the indices back, and int32 halves the memory it copies (the draws, and
+    # so the interval, are the same whatever the data's type).
+    data = tuple(np.arange(n, dtype=np.int32) for n in sizes)
 
     def vectorised(*indices: np.ndarray, axis: int = -1) -> np.ndarray:
         single = indices[0].ndim == 1

@@ -254,6 +254,21 @@ def test_impact_page_shows_the_three_designs_and_the_caveat(demo: Demo, viewers:
     assert int(rows[1][1]) == versus.completed.n
 
 
+def test_a_difference_from_few_reps_is_not_called_firm(demo: Demo, viewers: Viewers) -> None:
+    """Whatever the interval says, a comparison with a group under 20 reps carries the note
+    that its bootstrap interval is probably too narrow, and is not called unlikely chance."""
+    versus = impact.completed_vs_not(demo.program.pk, "time_to_first_deal_days")
+    page = text_of(
+        client_for(viewers.admin).get(
+            reverse("analytics_impact"),
+            {"program": demo.program.pk, "metric": "time_to_first_deal_days"},
+        )
+    )
+    assert min(versus.completed.n, versus.not_completed.n) < impact.FEW_REPS
+    assert versus.notes and versus.notes[0] in page
+    assert "unlikely to be chance alone" not in page
+
+
 def test_diff_in_diff_for_a_deal_metric(demo: Demo, viewers: Viewers) -> None:
     response = client_for(viewers.admin).get(
         reverse("analytics_impact"), {"program": demo.program.pk, "metric": "win_rate"}
