@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SHOTS = os.environ.get("VERITY_SHOTS", "")
 LAPTOP = {"width": 1280, "height": 800}
-DASH = "\N{EN DASH}"  # intervals are written "CI 64 d – 83 d"
+DASH = "\N{EN DASH}"  # intervals are written "CI 64 d, en dash, 83 d"
 # Salesforce's report headers, except the amount, which this CRM calls "Deal Value".
 HEADERS = [
     "Opportunity ID",
