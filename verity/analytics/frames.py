@@ -39,6 +39,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from verity.analytics.models import DataVersion
+from verity.core import jobs
 
 log = logging.getLogger(__name__)
 
@@ -93,21 +94,36 @@ def _data_stamp() -> str:
     """The counter and the moment it moved: a rolled-back change (a failed import, a test)
     can bring the counter back to a number an older frame was cached under, never the
     moment as well."""
+    return _once(f"stamp:{_database()}", _read_stamp)  # type: ignore[no-any-return]
 
-    def read() -> str:
-        row = DataVersion.objects.filter(pk=1).values_list("counter", "changed_at").first()
-        return f"{row[0]}@{row[1].isoformat()}" if row else "0"
 
-    return _once(f"stamp:{_database()}", read)  # type: ignore[no-any-return]
+def _read_stamp() -> str:
+    row = DataVersion.objects.filter(pk=1).values_list("counter", "changed_at").first()
+    return f"{row[0]}@{row[1].isoformat()}" if row else "0"
 
 
 def bump_data_version() -> None:
-    """Call after any change to imported data (in the same transaction)."""
+    """Call after any change to imported data (in the same transaction). Once it commits,
+    the worker writes the new opportunities snapshot (`write_snapshot`), so that the first
+    page after an import loads it instead of reading the table."""
     now = timezone.now()
     updated = DataVersion.objects.filter(pk=1).update(counter=F("counter") + 1, changed_at=now)
     if not updated:
         with transaction.atomic():
             DataVersion.objects.get_or_create(pk=1, defaults={"counter": 1})
+    jobs.enqueue("analytics.snapshot", unique=True)
+
+
+def write_snapshot() -> None:
+    """Write the opportunities snapshot for the current data, unless it is there already
+    (or the data is too small to need one). Not cached in this process: the worker serves
+    no pages."""
+    stamp = _read_stamp()
+    if _snapshot_path("opportunities") is None or _snapshot_load("opportunities", stamp):
+        return
+    data = _read_opportunities()
+    if _read_stamp() == stamp:  # an import that committed meanwhile: the next job's turn
+        _snapshot_save("opportunities", stamp, data)
 
 
 def _database() -> str:
@@ -275,7 +291,10 @@ def opportunities() -> pd.DataFrame:
         data = _snapshot_load("opportunities", stamp)
         if data is None:
             data = _read_opportunities()
-            _snapshot_save("opportunities", stamp, data)
+            # Saved only if no import committed between reading the stamp and the rows
+            # (the frame is then cached under the older stamp and replaced next call).
+            if _read_stamp() == stamp:
+                _snapshot_save("opportunities", stamp, data)
         return _opportunity_frame(data)
 
     return _cached("opportunities", load)

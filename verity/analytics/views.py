@@ -33,7 +33,7 @@ from django.views.decorators.http import require_GET
 
 from verity.accounts import access
 from verity.accounts.models import JobFunction, User
-from verity.analytics import charts, definitions, exports, metrics
+from verity.analytics import charts, definitions, exports, frames, metrics
 from verity.analytics.forms import OVERVIEW_METRICS, OverviewForm, PeopleForm
 from verity.analytics.models import Opportunity
 from verity.analytics.results import MetricResult, ResultRow
@@ -172,6 +172,7 @@ def breakdown_chart(rows: list[BreakdownRow], quarters: list[Quarter], unit: str
 
 @login_required
 @require_GET
+@frames.read_once()
 def overview(request: AuthedRequest) -> HttpResponseBase:
     user = request.user
     if not access.can_see_analytics(user):
@@ -242,8 +243,12 @@ def people(request: AuthedRequest) -> HttpResponseBase:
     # EXISTS, not a join: a join over a million deals would need DISTINCT.)
     has_deals = Exists(Opportunity.objects.filter(owner=OuterRef("pk")))
     with_data = visible.filter(Q(hire_date__isnull=False) | has_deals | Q(pk=request.user.pk))
+    # order_by(): User's default ordering (name, email) would otherwise join the DISTINCT
+    # and give one team per person.
     teams = sorted(
-        t for t in visible.exclude(team="").values_list("team", flat=True).distinct() if t
+        t
+        for t in visible.exclude(team="").order_by().values_list("team", flat=True).distinct()
+        if t
     )
     form = PeopleForm(request.GET, teams=teams)
     query, team = (form.value("q") or "").strip(), form.value("team")
@@ -405,6 +410,7 @@ def ramp_chart(person: User, cohort: set[int]) -> tuple[charts.Chart, list[Any]]
 
 @login_required
 @require_GET
+@frames.read_once()
 def scorecard(request: AuthedRequest, pk: int) -> HttpResponseBase:
     viewer = request.user
     person = access.get_scorecard_person_for(viewer, pk)

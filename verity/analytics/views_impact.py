@@ -26,7 +26,7 @@ from django.views.decorators.http import require_http_methods
 
 from verity.accounts import access
 from verity.accounts.models import JobFunction
-from verity.analytics import charts, definitions, exports, impact, metrics
+from verity.analytics import charts, definitions, exports, frames, impact, metrics
 from verity.analytics.forms import ImpactForm, ParamsForm, ProgramForm, RetentionForm
 from verity.analytics.results import ResultRow
 from verity.analytics.templatetags.analytics_tags import format_value
@@ -95,6 +95,7 @@ def before_after_chart(result: impact.BeforeAfter, unit: str) -> charts.Chart:
 
 @analytics_viewer_required
 @require_http_methods(["GET"])
+@frames.read_once()
 def impact_page(request: AuthedRequest) -> HttpResponseBase:
     programs = impact_programs()
     form = ImpactForm(request.GET, programs=programs)
@@ -323,6 +324,7 @@ def _maybe(value: Any) -> float | None:
 
 @analytics_viewer_required
 @require_http_methods(["GET"])
+@frames.read_once()
 def retention(request: AuthedRequest) -> HttpResponseBase:
     from verity.analytics import curves
 
@@ -416,6 +418,7 @@ ROI_PARAMS = (
 
 @analytics_viewer_required
 @require_http_methods(["GET", "POST"])
+@frames.read_once()
 def roi_page(request: AuthedRequest) -> HttpResponseBase:
     """GET recomputes with the assumptions in the query; POST (admins) stores them as a new
     version of the rep_ltv definition."""

@@ -254,3 +254,21 @@ def test_read_once_reads_people_and_the_stamp_once_per_block(
     # Outside a block every call reads again, and sees an edit.
     User.objects.filter(pk=deals[2].pk).update(team="Elsewhere")
     assert frames.people().set_index("id").loc[deals[2].pk, "team"] == "Elsewhere"
+
+
+def test_an_import_queues_the_snapshot_for_the_worker(
+    deals: list[User],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    path = tmp_path / "opportunities.npz"
+    monkeypatch.setattr(frames, "_snapshot_path", lambda name: path)
+    monkeypatch.setattr(frames, "SNAPSHOT_MIN_ROWS", 1)
+    with django_capture_on_commit_callbacks(execute=True):  # the tests run jobs inline
+        frames.bump_data_version()
+    assert path.exists()
+    # A page in another process then loads the snapshot instead of reading the table.
+    frames._cache.clear()
+    monkeypatch.setattr(frames, "_read_opportunities", lambda: pytest.fail("read the table"))
+    assert_same_opportunities(frames.opportunities(), plain_opportunities())

@@ -3,6 +3,8 @@ resampled deals (else the interval would describe a different number than the es
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -50,7 +52,9 @@ def test_cell_statistic_equals_point_on_resampled_units(
     db: None, metric: str, params: dict, continuous: bool
 ) -> None:
     definition = Definition(metric, 1, {**defaults(metric), **params}, {})
-    rng = np.random.default_rng(abs(hash((metric, str(params), continuous))) % 2**32)
+    # A fixed seed per case (str hashes change per process): the binned-median tolerance is
+    # checked on the same data every run.
+    rng = np.random.default_rng(zlib.crc32(f"{metric}{params}{continuous}".encode()))
     reps = 60  # 1,500 deals: over 512 distinct values when continuous
     units = frame(metric, reps, rng, continuous)
     plan = plan_for(metric, units, definition)
