@@ -278,10 +278,20 @@ def _ltv(
     return contribution.sum(axis=1), contribution
 
 
+# A rep's lifetime value is about bookings: only the customer-facing functions (the
+# glossary's reps) carry it. Managers, enablement and others enrolled in a program would pull
+# the comparison group's value towards zero and inflate the ROI.
+REP_FUNCTIONS = ("sales", "success", "support")
+
+
 def _staff(ids: set[int] | None, people: pd.DataFrame, as_of: np.datetime64) -> pd.DataFrame:
     staff = people if ids is None else people[people["id"].isin(list(ids))]
     today = as_of.astype("datetime64[s]")
-    return staff[staff["hire_date"].notna() & (staff["hire_date"] <= today)]
+    return staff[
+        staff["hire_date"].notna()
+        & (staff["hire_date"] <= today)
+        & staff["job_function"].isin(REP_FUNCTIONS)
+    ]
 
 
 def _won() -> pd.DataFrame:

@@ -63,6 +63,23 @@ def test_roi_matches_hand_computation(world: World) -> None:
     assert {row["item"] for row in result.csv_rows()} >= {"margin", "benefit", "roi"}
 
 
+def test_only_reps_count_in_lifetime_value(world: World) -> None:
+    """A manager enrolled in onboarding books nothing; counting them among "not completed"
+    would drag that group's value down and inflate the ROI."""
+    program = world.program(date(2024, 1, 1))
+    done = world.reps(5, hire=HIRE)
+    others = world.reps(5, hire=HIRE, job_function="success")
+    managers = world.reps(3, hire=HIRE, job_function="leadership")
+    everyone = done + others + managers
+    world.enrol(program, everyone, HIRE, [date(2024, 1, 20)] * 5 + [None] * 8)
+    world.deals(done + others, [date(2024, 1, 15)] * 10, amount=[2000] * 10)
+
+    result = roi.onboarding_roi(program.pk, ASSUME, resamples=50)
+
+    assert result.not_completed.reps == 5
+    assert result.not_completed.value == pytest.approx(result.completed.value)
+
+
 def test_months_nobody_reached_carry_the_last_value(world: World) -> None:
     hire = date(2026, 3, 15)  # as of 2026-07-01: 108 days, three full months
     reps = world.reps(5, hire=hire)
