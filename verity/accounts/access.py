@@ -56,6 +56,11 @@ _request_grants: ContextVar[dict[int, Grants] | None] = ContextVar("verity_grant
 
 @contextmanager
 def grants_cache() -> Iterator[None]:
+    """Read each user's grants once inside the block (a request, or one search that asks
+    several times); inside an outer block, that block's cache serves."""
+    if _request_grants.get() is not None:
+        yield
+        return
     token = _request_grants.set({})
     try:
         yield

@@ -113,6 +113,8 @@ class Card(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_cards"
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="cards")
+    # Set by the search on its result cards only (verity.search.services.result_cards).
+    tag_names: list[str]
     folders: models.ManyToManyField[Folder, CardFolder] = models.ManyToManyField(
         Folder, through="CardFolder", related_name="cards", blank=True
     )

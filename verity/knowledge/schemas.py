@@ -57,6 +57,9 @@ class CardSummary(Schema):
 
     @staticmethod
     def resolve_tags(obj: Any) -> list[str]:
+        names = getattr(obj, "tag_names", None)  # search results read them in one query
+        if names is not None:
+            return list(names)
         return [t.name for t in obj.tags.all()]  # prefetched by the caller
 
     @staticmethod

@@ -4,11 +4,11 @@ Cyrillic, English otherwise), so "скидки" meets "скидка" and "pricin
 
 from __future__ import annotations
 
-import bisect
 import html
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 
 import Stemmer
 
@@ -166,7 +166,7 @@ def prefix_stem(parsed: ParsedQuery) -> str | None:
 
 # ---------------------------------------------------------------- snippets
 
-WORD_RE = re.compile(r"\w+")
+CHARS_PER_WORD = 7  # a word and its space, roughly, in English and Russian prose
 
 
 @lru_cache(maxsize=1024)
@@ -179,9 +179,9 @@ def _head_pattern(heads: frozenset[str]) -> re.Pattern[str] | None:
 
 
 def make_snippet(text: str, parsed: ParsedQuery, width: int = 30) -> str:
-    """Escaped text around the densest run of matching words, matches in <mark>."""
-    tokens = list(WORD_RE.finditer(text or ""))
-    if not tokens:
+    """Escaped text around the densest run of matching words (about `width` words, from a
+    few words before the first match), matches in <mark>."""
+    if not text:
         return ""
     wanted = parsed.highlight_terms()
     prefixes = [p for p in (parsed.prefix, prefix_stem(parsed)) if p]
@@ -193,35 +193,40 @@ def make_snippet(text: str, parsed: ParsedQuery, width: int = 30) -> str:
 
     # Snowball only rewrites endings, so a word can only match if it starts like one of the
     # wanted stems: one regex finds the words starting with those letters, and only they
-    # are stemmed (checking every word of a long card in Python was most of a search's time).
-    candidates = _head_pattern(frozenset(w[:2] for w in [*wanted, *prefixes] if w))
-    starts = [t.start() for t in tokens]
-    hits = (
-        [bisect.bisect_left(starts, m.start()) for m in candidates.finditer(text) if hit(m.group())]
-        if candidates is not None
-        else []
-    )
+    # are stemmed. Only the window's own words are split out afterwards (splitting and
+    # stemming every word of a long card was most of a search's time).
+    candidates = _head_pattern(frozenset(w[:3] for w in [*wanted, *prefixes] if w))
+    hits = [m.span() for m in candidates.finditer(text) if hit(m.group())] if candidates else []
     start = 0
     if hits:
-        # The window of `width` words holding the most hits.
-        best, right = 0, 0
+        # The stretch of about `width` words (by characters) holding the most matches.
+        span = width * CHARS_PER_WORD
+        best, right, first = 0, 0, 0
         for left in range(len(hits)):
-            while right < len(hits) and hits[right] - hits[left] < width:
+            while right < len(hits) and hits[right][0] - hits[left][0] < span:
                 right += 1
             if right - left > best:
-                best, start = right - left, max(0, hits[left] - 3)
-    window = tokens[start : start + width]
+                best, first = right - left, hits[left][0]
+        # Start three words before it (the first word seen may be the end of a longer one).
+        lookback = max(0, first - 60)
+        before = [m.start() for m in WORD_RE.finditer(text, lookback, first)]
+        if lookback > 0:
+            before = before[1:]
+        start = before[-3] if len(before) >= 3 else (before[0] if before else first)
+    window = list(islice(WORD_RE.finditer(text, start), width))
+    if not window:
+        return ""
+    begin, end = window[0].start(), window[-1].end()
     # Escaped in runs between the marks (not word by word: escaping was a third of the
     # snippet's time).
-    out = ["…"] if start > 0 else []
-    cursor = window[0].start()
-    for index in hits:
-        if start <= index < start + width:
-            token = tokens[index]
-            out.append(html.escape(text[cursor : token.start()]))
-            out.append(f"<mark>{html.escape(token.group())}</mark>")
-            cursor = token.end()
-    out.append(html.escape(text[cursor : window[-1].end()]))
-    if start + width < len(tokens):
+    out = ["…"] if WORD_RE.search(text, 0, begin) else []
+    cursor = begin
+    for left, right in hits:
+        if begin <= left and right <= end:
+            out.append(html.escape(text[cursor:left]))
+            out.append(f"<mark>{html.escape(text[left:right])}</mark>")
+            cursor = right
+    out.append(html.escape(text[cursor:end]))
+    if WORD_RE.search(text, end):
         out.append("…")
     return " ".join("".join(out).split())

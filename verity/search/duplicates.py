@@ -53,7 +53,7 @@ from verity.lib.markdown import render_markdown
 from verity.search import semantic
 from verity.search.analysis import ENGLISH_STOPWORDS, ParsedQuery, stem, words
 from verity.search.backends import get_backend
-from verity.search.backends.base import Allowed, candidate_sql
+from verity.search.backends.base import Allowed
 from verity.search.models import CardEmbedding
 from verity.search.ranking import vocabulary
 
@@ -230,15 +230,16 @@ def _query_terms(fp: Fingerprint, title: str, body: str) -> list[str]:
 
 
 def _lexical_candidates(terms: list[str], candidates: QuerySet[Card]) -> list[int]:
-    sql = candidate_sql(candidates)
-    if not terms or sql is None:
+    allowed = Allowed(candidates)
+    if not terms or allowed.nothing:
         return []
     page = get_backend().ranked(
         ParsedQuery(terms=terms),
-        Allowed(sql=sql),
+        allowed,
         match_all=False,
         limit=CANDIDATES,
         offset=0,
+        exact=True,  # an old copy matters as much as a new one
     )
     return [hit.card_id for hit in page.hits]
 

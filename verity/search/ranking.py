@@ -108,10 +108,12 @@ def rank(
             found = []  # explicit word constraints: meaning only reorders the word matches
         else:
             ids = set(candidates.values_list("pk", flat=True)) if scope.narrowed else None
-            found = index.top(query_vector, collections=scope.collections, ids=ids, k=pool)
+            found = index.top(
+                query_vector, collections=scope.collections, ids=ids, k=pool, fresh=True
+            )
         meaning = {cid: sim for cid, sim in found if sim >= fusion.join}
         missing = [h.card_id for h in lexical_hits if h.card_id not in meaning]
-        meaning.update(index.scores(query_vector, missing))
+        meaning.update(index.scores(query_vector, missing, fresh=True))
 
     scored = fuse(lexical_hits, meaning, fusion)
     lexical_by_id = {h.card_id: h.score for h in lexical_hits}

@@ -323,9 +323,13 @@ class VectorIndex:
                 return None
             return self._matrix[position].copy()
 
-    def scores(self, vector: np.ndarray, card_ids: Collection[int]) -> dict[int, float]:
-        """Cosine similarity of `vector` to each of `card_ids` that has a vector."""
-        self.refresh()
+    def scores(
+        self, vector: np.ndarray, card_ids: Collection[int], *, fresh: bool = False
+    ) -> dict[int, float]:
+        """Cosine similarity of `vector` to each of `card_ids` that has a vector. (`fresh`:
+        the caller has just refreshed the index, so the check is not made again.)"""
+        if not fresh:
+            self.refresh()
         with self._lock:
             found = [(cid, self._position[cid]) for cid in card_ids if cid in self._position]
             found = [(cid, pos) for cid, pos in found if self._alive[pos]]
@@ -341,11 +345,14 @@ class VectorIndex:
         collections: Collection[int] | None,
         ids: Collection[int] | None = None,
         k: int = 100,
+        fresh: bool = False,
     ) -> list[tuple[int, float]]:
         """The k cards most similar to `vector` (cosine, best first) among those in
         `collections` and, when given, `ids`: the permission and filter mask is applied
-        before ranking, so a user's top k are all cards they may see."""
-        self.refresh()
+        before ranking, so a user's top k are all cards they may see. (`fresh` as in
+        scores().)"""
+        if not fresh:
+            self.refresh()
         with self._lock:
             size = self._size
             if collections is None:

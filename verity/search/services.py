@@ -60,7 +60,8 @@ def search_cards(
 ) -> SearchResults:
     filters = filters or SearchFilters()
     parsed = parse_query(query)
-    candidates, scope = _candidates(user, filters, parsed)
+    with access.grants_cache():  # the candidates and the vector side ask alike
+        candidates, scope = _candidates(user, filters, parsed)
     if parsed.positive:
         page = ranking.rank(
             parsed,
@@ -76,13 +77,7 @@ def search_cards(
         page = _browse(candidates, limit, offset)  # only filters: list what they select
     else:
         page = ranking.RankedPage()
-    cards = (
-        Card.objects.filter(pk__in=[h.card_id for h in page.hits])
-        .defer("content", "content_html")  # results show the snippet, not the whole body
-        .select_related("collection", "verifier_user", "verifier_group", "last_verified_by")
-        .prefetch_related("tags")
-        .in_bulk()
-    )
+    cards = result_cards([h.card_id for h in page.hits])
     results = [
         SearchResult(
             card=cards[h.card_id],
@@ -101,6 +96,53 @@ def search_cards(
         corrected=page.corrected,
         semantic=page.semantic,
     )
+
+
+RESULT_RELATIONS = ("collection", "verifier_user", "verifier_group", "last_verified_by")
+# A result's card: its summary in the API (CardSummary) and its line on the page (title,
+# collection, trust badge, "verified N days ago by X", verifier).
+RESULT_FIELDS = (
+    *RESULT_RELATIONS,
+    "title",
+    "external_id",
+    "verification_interval_days",
+    "verification_state",
+    "verification_reason",
+    "last_verified_at",
+    "next_verification_at",
+    "version",
+    "updated_at",
+    "archived_at",
+    "collection__name",
+    "collection__slug",
+    "verifier_user__name",
+    "verifier_user__email",
+    "verifier_group__name",
+    "last_verified_by__name",
+    "last_verified_by__email",
+)
+
+
+def result_cards(card_ids: list[int]) -> dict[int, Card]:
+    """The cards of a result page, with what a result shows: collection, verifier and who
+    verified last, and `tag_names`. (Tag names come from one plain query: prefetching the
+    tags built a filtered queryset per card and was a fifth of a search's time.)"""
+    cards = (
+        Card.objects.filter(pk__in=card_ids)
+        .select_related(*RESULT_RELATIONS)
+        .only(*RESULT_FIELDS)  # not the body, nor what a result never shows
+        .in_bulk()
+    )
+    tags: dict[int, list[str]] = {pk: [] for pk in cards}
+    for card_id, name in (
+        Card.tags.through.objects.filter(card_id__in=list(cards))
+        .order_by("tag__name")
+        .values_list("card_id", "tag__name")
+    ):
+        tags[card_id].append(name)
+    for pk, card in cards.items():
+        card.tag_names = tags[pk]
+    return cards
 
 
 def _candidates(

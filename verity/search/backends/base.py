@@ -4,9 +4,11 @@ import html
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils.html import strip_tags
 
@@ -26,6 +28,32 @@ class SearchPage:
     total: int = 0
 
 
+# How a query is ranked depends on how many cards in the whole index match it:
+# - up to NARROW_MATCHES: every match is scored, then the allowed ones are kept (one query
+#   over those ids). Testing permissions inside FTS5 costs a fixed few milliseconds (bm25()
+#   walks every readable collection's posting list), more than scoring a few hundred cards.
+# - more: the permission filter is part of the full-text query, and every allowed match is
+#   scored, unless more than BROAD_MATCHES are allowed: then the query is "broad" (a common
+#   word or two). Scoring a match costs microseconds (FTS5's bm25(), PostgreSQL's
+#   ts_rank_cd()) and at 100k cards a common word matches tens of thousands, so a broad
+#   query scores the cards with its words in the title or tags and the BROAD_SAMPLE newest
+#   matches; its count still covers every match. Pages past BROAD_SAMPLE are ranked
+#   exactly (and slowly). docs/search.md has what this costs in relevance.
+NARROW_MATCHES = 1_000
+BROAD_MATCHES = 5_000
+BROAD_SAMPLE = 1_000
+
+
+def best_page(
+    scored: list[tuple[int, float]], *, limit: int, offset: int, total: int
+) -> SearchPage:
+    """One page of (card id, score) pairs, best first; a card scored twice counts once."""
+    best = dict(scored)
+    ordered = sorted(best.items(), key=lambda item: (-item[1], item[0]))
+    hits = [SearchHit(card_id, score) for card_id, score in ordered[offset : offset + limit]]
+    return SearchPage(hits=hits, total=int(total))
+
+
 @dataclass
 class Scope:
     """The readable collections (None = all) and whether other filters narrowed the
@@ -37,16 +65,46 @@ class Scope:
 
 @dataclass(frozen=True)
 class Allowed:
-    """The cards a search may return: SQL for their ids; and, when nothing but the readable
-    collections limits them, those collections (None = all), which a backend may test inside
-    its own index instead of joining every readable id."""
+    """The cards a search may return: `candidates`, whose SQL is built only when needed; and,
+    when nothing but the readable collections limits them, those collections (None = all),
+    which a backend may test inside its own index instead of joining every readable id."""
 
-    sql: tuple[str, tuple[Any, ...]]
+    candidates: QuerySet[Card]
     scope: Scope | None = None
 
     @property
     def collections_only(self) -> bool:
         return self.scope is not None and not self.scope.narrowed
+
+    @cached_property
+    def sql(self) -> tuple[str, tuple[Any, ...]] | None:
+        """SQL for the ids of the allowed cards; None when there are none."""
+        return candidate_sql(self.candidates)
+
+    @property
+    def nothing(self) -> bool:
+        if self.collections_only:
+            return self.scope is not None and self.scope.collections == []
+        return self.sql is None
+
+    def among(self, card_ids: list[int]) -> set[int]:
+        """Which of these cards are allowed (one query)."""
+        if not card_ids:
+            return set()
+        if not self.collections_only:  # other filters: the candidates' own query
+            return set(self.candidates.filter(pk__in=card_ids).values_list("pk", flat=True))
+        # Plain SQL: the ORM spent more time on a thousand ids than the database did. (Like
+        # the scope tokens, this relies on the index holding no archived card; testing
+        # archived_at here would read past each card's body.)
+        sql = f"SELECT id FROM {Card._meta.db_table} WHERE id IN ({{}})"
+        params: list[Any] = list(card_ids)
+        collections = self.scope.collections if self.scope else None
+        if collections is not None:
+            sql += " AND collection_id IN ({})".format(", ".join(["%s"] * len(collections)))
+            params += collections
+        with connection.cursor() as cursor:
+            cursor.execute(sql.format(", ".join(["%s"] * len(card_ids))), params)
+            return {row[0] for row in cursor.fetchall()}
 
 
 class SearchBackend(ABC):
@@ -72,17 +130,15 @@ class SearchBackend(ABC):
         may, so the user still sees the closest cards. `scope` describes `candidates` in
         terms of collections, when the caller knows it."""
         parsed = parse_query(query) if isinstance(query, str) else query
-        sql = candidate_sql(candidates)
-        if not parsed.positive or sql is None:
+        allowed = Allowed(candidates, scope)
+        if not parsed.positive or allowed.nothing:
             return SearchPage()
-        allowed = Allowed(sql=sql, scope=scope)
         page = self.ranked(parsed, allowed, match_all=True, limit=limit, offset=offset)
         positives = len(parsed.terms) + len(parsed.phrases) + (1 if parsed.prefix else 0)
         if page.total == 0 and positives > 1:
             page = self.ranked(parsed, allowed, match_all=False, limit=limit, offset=offset)
         return page
 
-    @abstractmethod
     def ranked(
         self,
         parsed: ParsedQuery,
@@ -91,8 +147,46 @@ class SearchBackend(ABC):
         match_all: bool,
         limit: int,
         offset: int,
+        exact: bool = False,
     ) -> SearchPage:
-        """One page of matches among the allowed cards, with the total."""
+        """One page of matches among the allowed cards, with the total (see NARROW_MATCHES
+        for the three ways). A broad query scores a sample of its matches unless `exact`."""
+        if allowed.nothing:
+            return SearchPage()
+        query = self.match_query(parsed, match_all)
+        if self.count_matches(query, None, upto=NARROW_MATCHES + 1) <= NARROW_MATCHES:
+            scored = self.scored(query, None, newest=NARROW_MATCHES)
+            readable = allowed.among([card_id for card_id, _ in scored])
+            scored = [(card_id, score) for card_id, score in scored if card_id in readable]
+            return best_page(scored, limit=limit, offset=offset, total=len(scored))
+        if not exact and offset + limit <= BROAD_SAMPLE:
+            total = self.count_matches(query, allowed)
+            if total > BROAD_MATCHES:
+                titles = self.match_query(parsed, match_all, titles_only=True)
+                scored = self.scored(titles, allowed, newest=BROAD_SAMPLE)
+                scored += self.scored(query, allowed, newest=BROAD_SAMPLE)
+                return best_page(scored, limit=limit, offset=offset, total=total)
+        return self.ranked_exactly(query, allowed, limit=limit, offset=offset)
+
+    @abstractmethod
+    def match_query(self, parsed: ParsedQuery, match_all: bool, titles_only: bool = False) -> str:
+        """The backend's full-text query: every word (or any, unless `match_all`), in any
+        field or only in the title and tags; excluded words in no field."""
+
+    @abstractmethod
+    def count_matches(self, query: str, allowed: Allowed | None, upto: int | None = None) -> int:
+        """How many cards match (only allowed ones, unless None), counting stops at `upto`."""
+
+    @abstractmethod
+    def scored(self, query: str, allowed: Allowed | None, newest: int) -> list[tuple[int, float]]:
+        """The `newest` matches (allowed ones, unless None) with their scores, higher is
+        better; only they are scored."""
+
+    @abstractmethod
+    def ranked_exactly(
+        self, query: str, allowed: Allowed, *, limit: int, offset: int
+    ) -> SearchPage:
+        """One page of all allowed matches by score, with their number."""
 
     @abstractmethod
     def plain_texts(self, card_ids: list[int]) -> dict[int, str]:

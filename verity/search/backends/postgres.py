@@ -21,6 +21,8 @@ TABLE = "search_document"
 # The fields arrive already stemmed by verity.search.analysis (the same analysis as on
 # SQLite), so PostgreSQL only splits on spaces: the 'simple' configuration.
 CONFIG = "simple"
+# The index joined with the query, as d and q(query).
+SOURCE = f"{TABLE} d, to_tsquery('{CONFIG}', %s) q(query)"
 
 
 def create_schema(schema_connection: BaseDatabaseWrapper) -> None:
@@ -41,12 +43,19 @@ def drop_schema(schema_connection: BaseDatabaseWrapper) -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
 
 
-def tsquery_expression(parsed: ParsedQuery, match_all: bool) -> str:
-    """A tsquery built only from \\w+ terms in quotes: no user input is syntax."""
-    parts = [f"'{t}'" for t in parsed.terms]
-    parts += ["(" + " <-> ".join(f"'{w}'" for w in phrase) + ")" for phrase in parsed.phrases]
+def tsquery_expression(parsed: ParsedQuery, match_all: bool, weights: str = "") -> str:
+    """A tsquery built only from \\w+ terms in quotes: no user input is syntax. With
+    `weights` ("AB": title and tags) the query's words must be in those fields; excluded
+    words are kept out of every field."""
+    parts = [f"'{t}':{weights}" if weights else f"'{t}'" for t in parsed.terms]
+    parts += [
+        "(" + " <-> ".join(f"'{w}':{weights}" if weights else f"'{w}'" for w in phrase) + ")"
+        for phrase in parsed.phrases
+    ]
     if parsed.prefix:
-        options = dict.fromkeys([f"'{prefix_stem(parsed)}':*", f"'{parsed.prefix}':*"])
+        options = dict.fromkeys(
+            [f"'{prefix_stem(parsed)}':*{weights}", f"'{parsed.prefix}':*{weights}"]
+        )
         parts.append("(" + " | ".join(options) + ")")
     expression = "(" + (" & " if match_all else " | ").join(parts) + ")"
     for term in parsed.excluded:
@@ -92,40 +101,62 @@ class PostgresBackend(SearchBackend):
             cursor.execute(f"SELECT card_id FROM {TABLE}")
             return {row[0] for row in cursor.fetchall()}
 
-    def ranked(
-        self,
-        parsed: ParsedQuery,
-        allowed: Allowed,
-        *,
-        match_all: bool,
-        limit: int,
-        offset: int,
+    def match_query(self, parsed: ParsedQuery, match_all: bool, titles_only: bool = False) -> str:
+        return tsquery_expression(parsed, match_all, weights="AB" if titles_only else "")
+
+    def count_matches(self, query: str, allowed: Allowed | None, upto: int | None = None) -> int:
+        where, params = self._where(query, allowed)
+        with connection.cursor() as cursor:
+            if upto is None:
+                cursor.execute(f"SELECT count(*) FROM {SOURCE} WHERE {where}", params)
+            else:
+                cursor.execute(
+                    f"SELECT count(*) FROM (SELECT 1 FROM {SOURCE} WHERE {where} LIMIT %s) m",
+                    [*params, upto],
+                )
+            return int(cursor.fetchone()[0])
+
+    def scored(self, query: str, allowed: Allowed | None, newest: int) -> list[tuple[int, float]]:
+        # The inner query picks the newest matches by id, so only they are ranked.
+        where, params = self._where(query, allowed)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT m.card_id, ts_rank_cd(m.document, m.query) FROM ("
+                f"SELECT d.card_id, d.document, q.query FROM {SOURCE} WHERE {where} "
+                "ORDER BY d.card_id DESC LIMIT %s) m",
+                [*params, newest],
+            )
+            return [(card_id, float(score)) for card_id, score in cursor.fetchall()]
+
+    def ranked_exactly(
+        self, query: str, allowed: Allowed, *, limit: int, offset: int
     ) -> SearchPage:
-        tsquery = tsquery_expression(parsed, match_all)
-        allowed_sql, allowed_params = allowed.sql
-        where = f"d.document @@ q.query AND d.card_id IN ({allowed_sql})"
-        source = f"{TABLE} d, to_tsquery('{CONFIG}', %s) q(query)"
-        params: list[Any] = [tsquery, *allowed_params]
+        where, params = self._where(query, allowed)
         with connection.cursor() as cursor:
             # One pass over the matches both ranks and counts them (the window count sees
             # every match before LIMIT); snippets are made in Python for the page only.
             cursor.execute(
                 "SELECT d.card_id, ts_rank_cd(d.document, q.query) AS score, "
-                f"count(*) OVER () AS total FROM {source} WHERE {where} "
+                f"count(*) OVER () AS total FROM {SOURCE} WHERE {where} "
                 "ORDER BY score DESC, d.card_id LIMIT %s OFFSET %s",
                 [*params, limit, offset],
             )
             rows = cursor.fetchall()
-            if rows:
-                total = int(rows[0][2])
-            elif offset:
-                # A page past the end: the total still tells the client where the end is.
-                cursor.execute(f"SELECT count(*) FROM {source} WHERE {where}", params)
-                total = int(cursor.fetchone()[0])
-            else:
-                return SearchPage()
+        # Past the end of the matches, the total still tells the client where the end is.
+        total = int(rows[0][2]) if rows else self.count_matches(query, allowed) if offset else 0
         hits = [SearchHit(card_id=row[0], score=float(row[1])) for row in rows]
         return SearchPage(hits=hits, total=total)
+
+    def _where(self, tsquery: str, allowed: Allowed | None) -> tuple[str, list[Any]]:
+        """The WHERE clause matching `tsquery` among the allowed cards (None: any)."""
+        if allowed is None:
+            return "d.document @@ q.query", [tsquery]
+        assert allowed.sql is not None  # callers return early when nothing is allowed
+        allowed_sql, allowed_params = allowed.sql
+        return f"d.document @@ q.query AND d.card_id IN ({allowed_sql})", [
+            tsquery,
+            *allowed_params,
+        ]
 
     def plain_texts(self, card_ids: list[int]) -> dict[int, str]:
         with connection.cursor() as cursor:

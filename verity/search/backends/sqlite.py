@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -22,6 +24,7 @@ WEIGHTS = (10.0, 5.0, 1.0, 0.0, 0.0)
 VOCAB = "search_card_vocab_col"
 # The query's words are matched in these columns only (never against scope tokens).
 TEXT_COLUMNS = "{title tags body}"
+TITLE_COLUMNS = "{title tags}"
 
 
 def scope_token(collection_id: int) -> str:
@@ -47,18 +50,20 @@ def drop_schema(schema_connection: BaseDatabaseWrapper) -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
 
 
-def match_expression(parsed: ParsedQuery, match_all: bool) -> str:
-    """An FTS5 query built only from \\w+ terms inside quotes: no user input is syntax."""
+def match_expression(parsed: ParsedQuery, match_all: bool, columns: str = TEXT_COLUMNS) -> str:
+    """An FTS5 query built only from \\w+ terms inside quotes: no user input is syntax.
+    The query's words must be in `columns`; excluded words are kept out of every field."""
     parts = [f'"{t}"' for t in parsed.terms]
     parts += ['"' + " ".join(phrase) + '"' for phrase in parsed.phrases]
     if parsed.prefix:
         stemmed = prefix_stem(parsed)
         options = dict.fromkeys([f'"{stemmed}"*', f'"{parsed.prefix}"*'])
         parts.append("(" + " OR ".join(options) + ")")
-    expression = "(" + (" AND " if match_all else " OR ").join(parts) + ")"
-    for term in parsed.excluded:
-        expression += f' NOT "{term}"'
-    return f"{TEXT_COLUMNS} : ({expression})"
+    expression = f"({columns} : (" + (" AND " if match_all else " OR ").join(parts) + "))"
+    if parsed.excluded:
+        excluded = " OR ".join(f'"{term}"' for term in parsed.excluded)
+        expression += f" NOT ({TEXT_COLUMNS} : ({excluded}))"
+    return expression
 
 
 def scope_expression(collection_ids: list[int]) -> str:
@@ -105,29 +110,37 @@ class SQLiteBackend(SearchBackend):
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {TABLE}")
 
-    def ranked(
-        self,
-        parsed: ParsedQuery,
-        allowed: Allowed,
-        *,
-        match_all: bool,
-        limit: int,
-        offset: int,
+    def match_query(self, parsed: ParsedQuery, match_all: bool, titles_only: bool = False) -> str:
+        return match_expression(parsed, match_all, TITLE_COLUMNS if titles_only else TEXT_COLUMNS)
+
+    def count_matches(self, query: str, allowed: Allowed | None, upto: int | None = None) -> int:
+        where, params = self._where(query, allowed)
+        with connection.cursor() as cursor:
+            if upto is None:
+                cursor.execute(f"SELECT count(*) FROM {TABLE} WHERE {where}", params)
+            else:
+                cursor.execute(
+                    f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} WHERE {where} LIMIT %s)",
+                    [*params, upto],
+                )
+            return int(cursor.fetchone()[0])
+
+    def scored(self, query: str, allowed: Allowed | None, newest: int) -> list[tuple[int, float]]:
+        # FTS5 walks the matches newest first and stops at the limit, so only those are
+        # scored. bm25() is lower for better matches, hence the sign.
+        where, params = self._where(query, allowed)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT rowid, bm25({TABLE}, %s, %s, %s, %s, %s) FROM {TABLE} WHERE {where} "
+                "ORDER BY rowid DESC LIMIT %s",
+                [*WEIGHTS, *params, newest],
+            )
+            return [(card_id, -score) for card_id, score in cursor.fetchall()]
+
+    def ranked_exactly(
+        self, query: str, allowed: Allowed, *, limit: int, offset: int
     ) -> SearchPage:
-        expression = match_expression(parsed, match_all)
-        if allowed.collections_only:
-            collections = allowed.scope.collections if allowed.scope else None
-            if collections == []:
-                return SearchPage()
-            if collections is not None:
-                expression = f"({expression}) AND {scope_expression(collections)}"
-            where, params = f"{TABLE} MATCH %s", [expression]
-        else:
-            allowed_sql, allowed_params = allowed.sql
-            # The unary + keeps SQLite from handing the id list to FTS5 as a rowid
-            # constraint, which would re-run the MATCH once per readable card.
-            where = f"{TABLE} MATCH %s AND +{TABLE}.rowid IN ({allowed_sql})"
-            params = [expression, *allowed_params]
+        where, params = self._where(query, allowed)
         with connection.cursor() as cursor:
             # One pass ranks and counts: bm25 has to score every match before the sort
             # anyway, and the window count sees them all before LIMIT (a separate count(*)
@@ -136,22 +149,31 @@ class SQLiteBackend(SearchBackend):
             cursor.execute(
                 "SELECT id, score, count(*) OVER () FROM ("
                 f"SELECT rowid AS id, bm25({TABLE}, %s, %s, %s, %s, %s) AS score FROM {TABLE} "
-                f"WHERE {where}) ORDER BY score LIMIT %s OFFSET %s",
+                f"WHERE {where}) ORDER BY score, id LIMIT %s OFFSET %s",
                 [*WEIGHTS, *params, limit, offset],
             )
             rows = cursor.fetchall()
-            if rows:
-                total = int(rows[0][2])
-            elif offset:
-                # A page past the end: the total still tells the client where the end is.
-                cursor.execute(f"SELECT count(*) FROM {TABLE} WHERE {where}", params)
-                total = int(cursor.fetchone()[0])
-            else:
-                total = 0
-        ranked = [(row[0], row[1]) for row in rows]
-        return SearchPage(
-            hits=[SearchHit(card_id, -score) for card_id, score in ranked], total=total
-        )
+        # Past the end of the matches, the total still tells the client where the end is.
+        total = int(rows[0][2]) if rows else self.count_matches(query, allowed) if offset else 0
+        return SearchPage(hits=[SearchHit(row[0], -row[1]) for row in rows], total=total)
+
+    def _where(self, expression: str, allowed: Allowed | None) -> tuple[str, list[Any]]:
+        """The WHERE clause matching `expression` among the allowed cards (None: any)."""
+        if allowed is None:
+            return f"{TABLE} MATCH %s", [expression]
+        if allowed.collections_only:
+            collections = allowed.scope.collections if allowed.scope else None
+            if collections is not None:
+                expression = f"({expression}) AND {scope_expression(collections)}"
+            return f"{TABLE} MATCH %s", [expression]
+        assert allowed.sql is not None  # callers return early when nothing is allowed
+        allowed_sql, allowed_params = allowed.sql
+        # The unary + keeps SQLite from handing the id list to FTS5 as a rowid
+        # constraint, which would re-run the MATCH once per readable card.
+        return f"{TABLE} MATCH %s AND +{TABLE}.rowid IN ({allowed_sql})", [
+            expression,
+            *allowed_params,
+        ]
 
     def plain_texts(self, card_ids: list[int]) -> dict[int, str]:
         if not card_ids:
