@@ -60,7 +60,7 @@ def search_cards(
 ) -> SearchResults:
     filters = filters or SearchFilters()
     parsed = parse_query(query)
-    with access.grants_cache():  # the candidates and the vector side ask alike
+    with access.grants_cache():  # the readable cards and collections read them once
         candidates, scope = _candidates(user, filters, parsed)
     if parsed.positive:
         page = ranking.rank(
