@@ -183,9 +183,25 @@ class SearchBackend(ABC):
         """The backend's full-text query: every word (or any, unless `match_all`), in any
         field or only in the title and tags; excluded words in no field."""
 
+    # The FROM clause that match_where() filters (the full-text table, or a join).
+    match_source: str
+
     @abstractmethod
+    def match_where(self, query: str, allowed: Allowed | None) -> tuple[str, list[Any]]:
+        """The WHERE clause (and its parameters) matching `query` among the allowed cards
+        (None: any card)."""
+
     def count_matches(self, query: str, allowed: Allowed | None, upto: int | None = None) -> int:
         """How many cards match (only allowed ones, unless None), counting stops at `upto`."""
+        where, params = self.match_where(query, allowed)
+        matching = f"FROM {self.match_source} WHERE {where}"
+        sql = f"SELECT count(*) {matching}"
+        if upto is not None:
+            sql = f"SELECT count(*) FROM (SELECT 1 {matching} LIMIT %s) m"
+            params = [*params, upto]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return int(cursor.fetchone()[0])
 
     @abstractmethod
     def scored(self, query: str, allowed: Allowed | None, newest: int) -> list[tuple[int, float]]:

@@ -69,6 +69,7 @@ class PostgresBackend(SearchBackend):
     # primary key backwards, testing each card's tsvector. Every allowed match is ranked.
     scores_narrow_first = False
     samples_broad = False
+    match_source = SOURCE
 
     def index(self, card: Card) -> None:
         with connection.cursor() as cursor:
@@ -110,21 +111,9 @@ class PostgresBackend(SearchBackend):
     def match_query(self, parsed: ParsedQuery, match_all: bool, titles_only: bool = False) -> str:
         return tsquery_expression(parsed, match_all, weights="AB" if titles_only else "")
 
-    def count_matches(self, query: str, allowed: Allowed | None, upto: int | None = None) -> int:
-        where, params = self._where(query, allowed)
-        with connection.cursor() as cursor:
-            if upto is None:
-                cursor.execute(f"SELECT count(*) FROM {SOURCE} WHERE {where}", params)
-            else:
-                cursor.execute(
-                    f"SELECT count(*) FROM (SELECT 1 FROM {SOURCE} WHERE {where} LIMIT %s) m",
-                    [*params, upto],
-                )
-            return int(cursor.fetchone()[0])
-
     def scored(self, query: str, allowed: Allowed | None, newest: int) -> list[tuple[int, float]]:
         # The inner query picks the newest matches by id, so only they are ranked.
-        where, params = self._where(query, allowed)
+        where, params = self.match_where(query, allowed)
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT m.card_id, ts_rank_cd(m.document, m.query) FROM ("
@@ -137,7 +126,7 @@ class PostgresBackend(SearchBackend):
     def ranked_exactly(
         self, query: str, allowed: Allowed, *, limit: int, offset: int
     ) -> SearchPage:
-        where, params = self._where(query, allowed)
+        where, params = self.match_where(query, allowed)
         with connection.cursor() as cursor:
             # One pass over the matches both ranks and counts them (the window count sees
             # every match before LIMIT); snippets are made in Python for the page only.
@@ -153,7 +142,7 @@ class PostgresBackend(SearchBackend):
         hits = [SearchHit(card_id=row[0], score=float(row[1])) for row in rows]
         return SearchPage(hits=hits, total=total)
 
-    def _where(self, tsquery: str, allowed: Allowed | None) -> tuple[str, list[Any]]:
+    def match_where(self, tsquery: str, allowed: Allowed | None) -> tuple[str, list[Any]]:
         """The WHERE clause matching `tsquery` among the allowed cards (None: any)."""
         if allowed is None:
             return "d.document @@ q.query", [tsquery]

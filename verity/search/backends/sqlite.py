@@ -71,6 +71,8 @@ def scope_expression(collection_ids: list[int]) -> str:
 
 
 class SQLiteBackend(SearchBackend):
+    match_source = TABLE
+
     def index(self, card: Card) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {TABLE} WHERE rowid = %s", [card.pk])
@@ -113,22 +115,10 @@ class SQLiteBackend(SearchBackend):
     def match_query(self, parsed: ParsedQuery, match_all: bool, titles_only: bool = False) -> str:
         return match_expression(parsed, match_all, TITLE_COLUMNS if titles_only else TEXT_COLUMNS)
 
-    def count_matches(self, query: str, allowed: Allowed | None, upto: int | None = None) -> int:
-        where, params = self._where(query, allowed)
-        with connection.cursor() as cursor:
-            if upto is None:
-                cursor.execute(f"SELECT count(*) FROM {TABLE} WHERE {where}", params)
-            else:
-                cursor.execute(
-                    f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} WHERE {where} LIMIT %s)",
-                    [*params, upto],
-                )
-            return int(cursor.fetchone()[0])
-
     def scored(self, query: str, allowed: Allowed | None, newest: int) -> list[tuple[int, float]]:
         # FTS5 walks the matches newest first and stops at the limit, so only those are
         # scored. bm25() is lower for better matches, hence the sign.
-        where, params = self._where(query, allowed)
+        where, params = self.match_where(query, allowed)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT rowid, bm25({TABLE}, %s, %s, %s, %s, %s) FROM {TABLE} WHERE {where} "
@@ -140,7 +130,7 @@ class SQLiteBackend(SearchBackend):
     def ranked_exactly(
         self, query: str, allowed: Allowed, *, limit: int, offset: int
     ) -> SearchPage:
-        where, params = self._where(query, allowed)
+        where, params = self.match_where(query, allowed)
         with connection.cursor() as cursor:
             # One pass ranks and counts: bm25 has to score every match before the sort
             # anyway, and the window count sees them all before LIMIT (a separate count(*)
@@ -157,7 +147,7 @@ class SQLiteBackend(SearchBackend):
         total = int(rows[0][2]) if rows else self.count_matches(query, allowed) if offset else 0
         return SearchPage(hits=[SearchHit(row[0], -row[1]) for row in rows], total=total)
 
-    def _where(self, expression: str, allowed: Allowed | None) -> tuple[str, list[Any]]:
+    def match_where(self, expression: str, allowed: Allowed | None) -> tuple[str, list[Any]]:
         """The WHERE clause matching `expression` among the allowed cards (None: any)."""
         if allowed is None:
             return f"{TABLE} MATCH %s", [expression]
