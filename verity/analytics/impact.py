@@ -165,6 +165,30 @@ def _row(row: ResultRow | None) -> dict[str, Any] | None:
     return row.as_dict() if row is not None else None
 
 
+def _estimate_cells(row: ResultRow) -> dict[str, Any]:
+    """A group's estimate as CSV columns."""
+    return {
+        "n": row.n,
+        "estimate": row.estimate,
+        "ci_low": row.ci_low,
+        "ci_high": row.ci_high,
+        "method": row.method,
+        "insufficient": row.insufficient,
+    }
+
+
+def _difference_cells(difference: Interval, insufficient: bool) -> dict[str, Any]:
+    """A difference as the same CSV columns (it has no n of its own)."""
+    return {
+        "n": None,
+        "estimate": difference.estimate,
+        "ci_low": difference.ci_low,
+        "ci_high": difference.ci_high,
+        "method": difference.method,
+        "insufficient": insufficient,
+    }
+
+
 @dataclass(frozen=True)
 class Interval:
     """A difference with its confidence interval (None when it cannot be computed)."""
@@ -327,29 +351,18 @@ class CompletedVsNot:
                 {
                     "group": group,
                     "people": comp.people,
-                    "n": row.n,
-                    "estimate": row.estimate,
-                    "ci_low": row.ci_low,
-                    "ci_high": row.ci_high,
-                    "method": row.method,
-                    "insufficient": row.insufficient,
+                    **_estimate_cells(row),
                     "mean_tenure_months": comp.mean_tenure_months,
                     "median_tenure_months": comp.median_tenure_months,
                     "teams": "; ".join(f"{k}: {v}" for k, v in comp.teams.items()),
                     "job_functions": "; ".join(f"{k}: {v}" for k, v in comp.job_functions.items()),
                 }
             )
-        d = self.difference
         out.append(
             {
                 "group": "difference",
                 "people": None,
-                "n": None,
-                "estimate": d.estimate,
-                "ci_low": d.ci_low,
-                "ci_high": d.ci_high,
-                "method": d.method,
-                "insufficient": self.insufficient,
+                **_difference_cells(self.difference, self.insufficient),
             }
         )
         return out
@@ -437,12 +450,7 @@ class DiffInDiff:
                         "group": group,
                         "period": period,
                         "reps": pp.reps,
-                        "n": row.n,
-                        "estimate": row.estimate,
-                        "ci_low": row.ci_low,
-                        "ci_high": row.ci_high,
-                        "method": row.method,
-                        "insufficient": row.insufficient,
+                        **_estimate_cells(row),
                     }
                 )
         if self.did is not None:
@@ -452,12 +460,7 @@ class DiffInDiff:
                     "period": "",
                     "reps": (self.completed.reps if self.completed else 0)
                     + (self.not_completed.reps if self.not_completed else 0),
-                    "n": None,
-                    "estimate": self.did.estimate,
-                    "ci_low": self.did.ci_low,
-                    "ci_high": self.did.ci_high,
-                    "method": self.did.method,
-                    "insufficient": self.insufficient,
+                    **_difference_cells(self.did, self.insufficient),
                 }
             )
         return out
