@@ -24,6 +24,8 @@ def test_default_options_suit_a_small_machine() -> None:
     assert cfg.timeout == 30
     assert cfg.max_requests > 0
     assert cfg.control_socket_disable is True
+    # Each worker starts filling its in-memory search index as it starts.
+    assert cfg.post_worker_init is serve.load_search_index
 
 
 def test_ipv6_host_is_bracketed_and_access_log_goes_to_stdout() -> None:

@@ -12,6 +12,8 @@ import pytest
 
 from verity.search import ranking, semantic
 from verity.search.analysis import stem, words
+from verity.search.backends import get_backend
+from verity.search.memory import MemoryIndex
 
 
 class WordHashEmbedder:
@@ -47,9 +49,14 @@ def _fresh_index() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_search_state() -> Iterator[None]:
+def _fresh_search_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # Card ids are reused between tests: no process-wide copy may outlive its test.
     _fresh_index()
+    backend = get_backend()
+    if backend.memory is not None:
+        # Answering inside the test's transaction, as it would outside one in production.
+        memory = MemoryIndex(backend, in_transactions=True)  # type: ignore[arg-type]
+        monkeypatch.setattr(backend, "memory", memory)
     yield
     _fresh_index()
 

@@ -59,6 +59,7 @@ def ways(monkeypatch: pytest.MonkeyPatch, way: str) -> None:
     backend = type(get_backend())
     monkeypatch.setattr(backend, "scores_narrow_first", True)
     monkeypatch.setattr(backend, "samples_broad", True)
+    monkeypatch.setattr(get_backend(), "memory", None)  # the database's own ways
 
 
 def ranking(user: Any, query: str, **kwargs: Any) -> tuple[list[int], int]:

@@ -56,6 +56,19 @@ class EmbeddingState(models.Model):
         return f"vectors changed {self.changed_at:%Y-%m-%d %H:%M:%S}"
 
 
+class IndexChange(models.Model):
+    """Which card's full-text row changed last, in commit order: each change takes the next
+    serial inside the write (SQLite has one writer at a time, so serials commit in order).
+    A process's in-memory copy of the index (verity.search.memory) reads the rows past the
+    last serial it saw. Card id 0 stands for "every card" (the index was emptied)."""
+
+    card_id = models.BigIntegerField(primary_key=True)
+    serial = models.BigIntegerField(unique=True)
+
+    def __str__(self) -> str:
+        return f"card {self.card_id} changed (#{self.serial})"
+
+
 class SearchEvent(models.Model):
     """One search somebody ran, and which result (if any) they opened.
 

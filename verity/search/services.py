@@ -265,6 +265,14 @@ def indexable_cards() -> QuerySet[Card]:
     return Card.objects.filter(archived_at__isnull=True)
 
 
+def load_memory_index() -> None:
+    """Bring this process's in-memory copy of the index up to date (see verity.search.memory);
+    a large one is built in a thread."""
+    backend = get_backend()
+    if backend.memory is not None:
+        backend.memory.refresh()
+
+
 def rebuild_index(progress: Callable[[], None] | None = None) -> int:
     """Rebuild the full-text index from the cards, and record which vectors are due
     (vectors whose text did not change are kept: computing them is the slow part)."""

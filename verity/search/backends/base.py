@@ -5,7 +5,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
@@ -14,6 +14,9 @@ from django.utils.html import strip_tags
 
 from verity.knowledge.models import Card
 from verity.search.analysis import ParsedQuery, analyze, parse_query
+
+if TYPE_CHECKING:
+    from verity.search.memory import MemoryIndex
 
 
 @dataclass
@@ -115,6 +118,9 @@ class SearchBackend(ABC):
     # measurements showed they pay; otherwise every allowed match is ranked.
     scores_narrow_first = True
     samples_broad = True
+    # The index held in memory (verity.search.memory), where the backend has one: it ranks
+    # the searches it can answer, the database the others.
+    memory: MemoryIndex | None = None
 
     @abstractmethod
     def index(self, card: Card) -> None: ...
@@ -158,6 +164,12 @@ class SearchBackend(ABC):
         for the three ways). A broad query scores a sample of its matches unless `exact`."""
         if allowed.nothing:
             return SearchPage()
+        if self.memory is not None and allowed.scope is not None and allowed.collections_only:
+            page = self.memory.ranked(
+                parsed, allowed.scope.collections, match_all=match_all, limit=limit, offset=offset
+            )
+            if page is not None:
+                return page
         query = self.match_query(parsed, match_all)
         if not (self.scores_narrow_first or self.samples_broad):
             return self.ranked_exactly(query, allowed, limit=limit, offset=offset)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 
 from verity.knowledge.models import Card
 from verity.search.analysis import ParsedQuery, prefix_stem
@@ -16,6 +19,8 @@ from verity.search.backends.base import (
     SearchPage,
     document_for,
 )
+from verity.search.memory import TOKENIZER, IndexedDocument, MemoryIndex
+from verity.search.models import IndexChange
 
 TABLE = "search_card_fts"
 # Field weights for bm25(): title counts most, then tags, then the body; raw is not
@@ -25,6 +30,27 @@ VOCAB = "search_card_vocab_col"
 # The query's words are matched in these columns only (never against scope tokens).
 TEXT_COLUMNS = "{title tags body}"
 TITLE_COLUMNS = "{title tags}"
+CHANGES = IndexChange._meta.db_table
+EVERY_CARD = 0  # the IndexChange row that stands for all of them
+
+
+def record_changes(cursor: CursorWrapper, card_ids: list[int]) -> None:
+    """Give each card the next change serial (taken inside the write, so in commit order:
+    SQLite has one writer at a time)."""
+    # An emptied table (a flush, a restored backup) starts again from a random serial with
+    # the "every card" row: no process can then mistake the new serials for ones it has seen.
+    cursor.execute(
+        f"INSERT INTO {CHANGES} (card_id, serial) SELECT %s, abs(random() %% 1000000000000000) "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {CHANGES} WHERE card_id = %s)",
+        [EVERY_CARD, EVERY_CARD],
+    )
+    for card_id in card_ids:
+        cursor.execute(
+            f"INSERT INTO {CHANGES} (card_id, serial) "
+            f"VALUES (%s, (SELECT coalesce(max(serial), 0) + 1 FROM {CHANGES})) "
+            "ON CONFLICT (card_id) DO UPDATE SET serial = excluded.serial",
+            [card_id],
+        )
 
 
 def scope_token(collection_id: int) -> str:
@@ -41,7 +67,7 @@ def create_schema(schema_connection: BaseDatabaseWrapper) -> None:
         cursor.execute(
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5("
             "title, tags, body, raw UNINDEXED, scope, "
-            "tokenize = 'unicode61 remove_diacritics 2')"
+            f"tokenize = '{TOKENIZER}')"
         )
 
 
@@ -72,9 +98,16 @@ def scope_expression(collection_ids: list[int]) -> str:
 
 class SQLiteBackend(SearchBackend):
     match_source = TABLE
+    field_weights = WEIGHTS[:3]
+    extra_length = 1  # the scope token: FTS5 counts it in a row's length
+
+    def __init__(self) -> None:
+        if settings.VERITY_SEARCH_MEMORY_INDEX:
+            self.memory = MemoryIndex(self)
 
     def index(self, card: Card) -> None:
         with connection.cursor() as cursor:
+            record_changes(cursor, [card.pk])
             cursor.execute(f"DELETE FROM {TABLE} WHERE rowid = %s", [card.pk])
             if card.archived_at is None:
                 doc = document_for(card)
@@ -93,6 +126,7 @@ class SQLiteBackend(SearchBackend):
 
     def delete(self, card_id: int) -> None:
         with connection.cursor() as cursor:
+            record_changes(cursor, [card_id])
             cursor.execute(f"DELETE FROM {TABLE} WHERE rowid = %s", [card_id])
 
     def indexed_ids(self) -> set[int]:
@@ -102,15 +136,51 @@ class SQLiteBackend(SearchBackend):
 
     def sweep_orphans(self) -> int:
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {TABLE} WHERE rowid NOT IN "
-                "(SELECT id FROM knowledge_card WHERE archived_at IS NULL)"
-            )
+            active = f"SELECT id FROM {Card._meta.db_table} WHERE archived_at IS NULL"
+            orphans = f"rowid NOT IN ({active})"
+            cursor.execute(f"SELECT rowid FROM {TABLE} WHERE {orphans}")
+            record_changes(cursor, [row[0] for row in cursor.fetchall()])
+            cursor.execute(f"DELETE FROM {TABLE} WHERE {orphans}")
             return int(cursor.rowcount)
 
     def clear(self) -> None:
         with connection.cursor() as cursor:
+            record_changes(cursor, [EVERY_CARD])
             cursor.execute(f"DELETE FROM {TABLE}")
+
+    # The in-memory index's source (verity.search.memory.DocumentSource).
+
+    def documents(self, card_ids: list[int] | None = None) -> Iterator[IndexedDocument]:
+        sql = f"SELECT rowid, scope, title, tags, body FROM {TABLE}"
+        if card_ids is None:
+            queries: list[tuple[str, list[int]]] = [(sql, [])]
+        else:
+            chunks = [card_ids[i : i + 500] for i in range(0, len(card_ids), 500)]
+            queries = [
+                (f"{sql} WHERE rowid IN ({', '.join(['%s'] * len(chunk))})", chunk)
+                for chunk in chunks
+            ]
+        with connection.cursor() as cursor:
+            for query, params in queries:
+                cursor.execute(query, params)
+                while rows := cursor.fetchmany(2000):
+                    for card_id, scope, title, tags, body in rows:
+                        yield IndexedDocument(card_id, int(scope[1:]), title, tags, body)
+
+    def document_count(self) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {TABLE}_docsize")
+            return int(cursor.fetchone()[0])
+
+    def last_change(self) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT max(serial) FROM {CHANGES}")
+            return int(cursor.fetchone()[0] or 0)
+
+    def changes_after(self, serial: int) -> list[tuple[int, int]]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT card_id, serial FROM {CHANGES} WHERE serial > %s", [serial])
+            return [(int(card_id), int(s)) for card_id, s in cursor.fetchall()]
 
     def match_query(self, parsed: ParsedQuery, match_all: bool, titles_only: bool = False) -> str:
         return match_expression(parsed, match_all, TITLE_COLUMNS if titles_only else TEXT_COLUMNS)
