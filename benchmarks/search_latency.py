@@ -487,13 +487,12 @@ class Server:
 def load_memory_index() -> float | None:
     """Fill this process's in-memory lexical index (SQLite) before timing; its build time."""
     from verity.search.backends import get_backend
+    from verity.search.services import load_memory_index
 
-    memory = get_backend().memory
-    if memory is None:
+    if get_backend().memory is None:
         return None
     started = time.perf_counter()
-    while not memory.refresh():  # built in a thread above MemoryIndex.BUILD_INLINE_UPTO cards
-        time.sleep(0.2)
+    load_memory_index(wait=True)
     seconds = time.perf_counter() - started
     log(f"in-memory lexical index filled in {seconds:.1f} s")
     return seconds

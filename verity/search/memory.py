@@ -12,13 +12,14 @@ index answers it; tests/search/test_memory_index.py holds the two side by side.
 
 What it leaves to FTS5 (ranked() returns None): quoted phrases (they need positions), any
 filter beyond the readable collections (tags, folders, states: the database knows those),
-terms FTS5 would split differently, and searches inside a transaction (its uncommitted rows
-would otherwise stay in memory after a rollback).
+words outside plain Latin and Cyrillic letters and digits (FTS5 folds some of those unlike
+Python), and searches inside a transaction (its uncommitted rows would otherwise stay in
+memory after a rollback).
 
 Staying current: each change to the full-text index takes the next serial in IndexChange,
 inside the same write. Every search reads the highest serial (one index lookup) and loads
 only the cards changed since; they live in a small overlay beside the sorted arrays until
-enough have changed to rebuild (in a background thread, while FTS5 answers).
+enough have changed to rebuild (for a large index in a thread, while FTS5 answers).
 """
 
 from __future__ import annotations
@@ -159,8 +160,8 @@ class MemoryIndex:
     # of the index) the arrays are rebuilt.
     OVERLAY_LIMIT = 2_000
     # Up to this many cards the arrays are built during the search that needs them (about
-    # a second); above, in a thread, while FTS5 answers (100k cards take about 15 s).
-    BUILD_INLINE_UPTO = 10_000
+    # 1.5 s); above, in a thread, while FTS5 answers (100k cards take about half a minute).
+    BUILD_INLINE_UPTO = 5_000
 
     def __init__(self, source: DocumentSource, *, in_transactions: bool = False) -> None:
         self.source = source

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -265,12 +266,12 @@ def indexable_cards() -> QuerySet[Card]:
     return Card.objects.filter(archived_at__isnull=True)
 
 
-def load_memory_index() -> None:
+def load_memory_index(*, wait: bool = False) -> None:
     """Bring this process's in-memory copy of the index up to date (see verity.search.memory);
-    a large one is built in a thread."""
-    backend = get_backend()
-    if backend.memory is not None:
-        backend.memory.refresh()
+    a large one is built in a thread, which `wait` waits for."""
+    memory = get_backend().memory
+    while memory is not None and not memory.refresh() and wait:
+        time.sleep(0.2)
 
 
 def rebuild_index(progress: Callable[[], None] | None = None) -> int:
