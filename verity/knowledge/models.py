@@ -172,6 +172,9 @@ class Card(models.Model):
         indexes = [
             models.Index(fields=["collection", "archived_at"]),
             models.Index(fields=["verification_state", "next_verification_at"]),
+            # Which of a search's best matches are verified, without reading the cards: on
+            # SQLite the state sits behind the text, in overflow pages (1.9 → 0.6 ms for 100).
+            models.Index(fields=["verification_state", "id"], name="card_state_id"),
         ]
         constraints = [
             models.CheckConstraint(
