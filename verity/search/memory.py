@@ -162,6 +162,8 @@ class MemoryIndex:
     # Up to this many cards the arrays are built during the search that needs them (about
     # 1.5 s); above, in a thread, while FTS5 answers (100k cards take about half a minute).
     BUILD_INLINE_UPTO = 5_000
+    # Readable-collection masks kept (one per permission set seen; 100 kB each at 100k).
+    MASKS_KEPT = 64
 
     def __init__(self, source: DocumentSource, *, in_transactions: bool = False) -> None:
         self.source = source
@@ -365,6 +367,8 @@ class MemoryIndex:
             mask = self._alive[: self._size].copy()
             if key is not None:
                 mask &= np.isin(self._collections[: self._size], np.array(key, dtype=np.int64))
+            if len(self._masks) >= self.MASKS_KEPT:
+                self._masks.clear()
             self._masks[key] = mask
         return mask
 
