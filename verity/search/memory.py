@@ -155,6 +155,18 @@ _NO_SLOTS = np.zeros(0, dtype=np.int32)
 _NO_FREQS = np.zeros(0, dtype=np.float32)
 
 
+def _with_overlay(
+    slots: np.ndarray, freqs: np.ndarray, overlay: list[dict[int, float]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Base postings followed by overlay postings (slot → weighted count)."""
+    if not overlay:
+        return slots, freqs
+    return (
+        np.concatenate([slots, *(np.fromiter(o.keys(), np.int32, len(o)) for o in overlay)]),
+        np.concatenate([freqs, *(np.fromiter(o.values(), np.float32, len(o)) for o in overlay)]),
+    )
+
+
 class MemoryIndex:
     # Cards changed since the last build are kept in an overlay; past this many (or a tenth
     # of the index) the arrays are rebuilt.
@@ -303,6 +315,8 @@ class MemoryIndex:
         return self._rebuild(serial)
 
     def _rebuild(self, serial: int) -> bool:
+        if self._building.locked():
+            return False  # a build is under way: the database answers meanwhile
         if self.source.document_count() <= self.BUILD_INLINE_UPTO:
             with self._building:
                 self._build(serial)
@@ -324,13 +338,9 @@ class MemoryIndex:
     # ------------------------------------------------------------------ searching
 
     def _of_term(self, term: str) -> tuple[np.ndarray, np.ndarray]:
-        slots, freqs = self._base.of_term(term)
-        slots, freqs = self._current(slots, freqs)
+        slots, freqs = self._current(*self._base.of_term(term))
         extra = self._overlay_postings.get(term)
-        if extra:
-            slots = np.concatenate([slots, np.fromiter(extra.keys(), np.int32, len(extra))])
-            freqs = np.concatenate([freqs, np.fromiter(extra.values(), np.float32, len(extra))])
-        return slots, freqs
+        return _with_overlay(slots, freqs, [extra] if extra else [])
 
     def _of_prefix(self, prefix: str) -> tuple[np.ndarray, np.ndarray]:
         slots, freqs = self._current(*self._base.of_prefix(prefix))
@@ -341,13 +351,7 @@ class MemoryIndex:
             first = bisect.bisect_left(terms, prefix)
             last = bisect.bisect_left(terms, prefix + "\U0010ffff", first)
             extra = [self._overlay_postings[t] for t in terms[first:last]]
-            if extra:
-                slots = np.concatenate(
-                    [slots, *(np.fromiter(e.keys(), np.int32, len(e)) for e in extra)]
-                )
-                freqs = np.concatenate(
-                    [freqs, *(np.fromiter(e.values(), np.float32, len(e)) for e in extra)]
-                )
+            slots, freqs = _with_overlay(slots, freqs, extra)
         # A card holding several terms with the prefix counts all of them, once.
         summed = np.bincount(slots, weights=freqs, minlength=self._size)
         slots = np.flatnonzero(np.bincount(slots, minlength=self._size)).astype(np.int32)
