@@ -177,8 +177,8 @@ VERITY_LOGIN_RATE = os.environ.get("VERITY_LOGIN_RATE", "10/5m")  # attempts per
 VERITY_SEARCH_BACKEND = os.environ.get("VERITY_SEARCH_BACKEND", "")  # "" = by database vendor
 # Semantic matching with the bundled multilingual model; off = lexical search only.
 VERITY_SEARCH_EMBEDDINGS = env_bool("VERITY_SEARCH_EMBEDDINGS", True)
-# A copy of the SQLite full-text index in each server process's memory ranks searches in
-# about a millisecond (see docs/search.md, "The index in memory"); off = FTS5 ranks them.
+# A copy of the full-text index in each server process's memory ranks searches in a few
+# milliseconds (see docs/search.md, "The index in memory"); off = the database ranks them.
 VERITY_SEARCH_MEMORY_INDEX = env_bool("VERITY_SEARCH_MEMORY_INDEX", True)
 VERITY_EMBEDDING_THREADS = int(os.environ.get("VERITY_EMBEDDING_THREADS", "1"))
 # Searches are kept this long for the knowledge-gap reports, then deleted.

@@ -1,25 +1,27 @@
-"""The lexical index held in memory: FTS5's own BM25 ranking, computed with numpy.
+"""The lexical index held in memory: BM25 as FTS5 computes it, with numpy.
 
 Why: at 100k cards, FTS5's bm25() costs a few microseconds per match plus a pass over each
-query term's whole posting list, and Django adds its own time on top: a search with a few
-thousand matches took 40 ms. The same scores computed over arrays take 2-3 ms.
+query term's whole posting list, and PostgreSQL's ts_rank_cd reads every matching card's
+tsvector (a common word took 0.6-0.9 s). The same scores computed over arrays take 2-3 ms.
 
 What: every indexed card's terms with their weighted counts (title, tags and body weighted
 as in the FTS5 query), as posting lists sorted by term (so a prefix is a contiguous range),
 plus each card's length and collection. The score is FTS5's bm25() to the last detail (the
-same k1, b, IDF floor, document length and average), so a search ranks the same whichever
-index answers it; tests/search/test_memory_index.py holds the two side by side.
+same k1, b, IDF floor, document length and average), so on SQLite a search ranks the same
+whichever index answers it (tests/search/test_memory_index.py holds the two side by side);
+PostgreSQL, which ranks differently in the database, gets the same BM25 as SQLite.
 
-What it leaves to FTS5 (ranked() returns None): quoted phrases (they need positions), any
-filter beyond the readable collections (tags, folders, states: the database knows those),
-words outside plain Latin and Cyrillic letters and digits (FTS5 folds some of those unlike
-Python), and searches inside a transaction (its uncommitted rows would otherwise stay in
-memory after a rollback).
+What it leaves to the database (ranked() returns None): quoted phrases (they need
+positions), any filter beyond the readable collections (tags, folders, states: the
+database knows those), words outside plain Latin and Cyrillic letters and digits (FTS5
+folds some of those unlike Python), and searches inside a transaction (its uncommitted
+rows would otherwise stay in memory after a rollback).
 
-Staying current: each change to the full-text index takes the next serial in IndexChange,
-inside the same write. Every search reads the highest serial (one index lookup) and loads
-only the cards changed since; they live in a small overlay beside the sorted arrays until
-enough have changed to rebuild (for a large index in a thread, while FTS5 answers).
+Staying current: every change to the full-text index records the card in IndexChange,
+inside the same write. Every search asks the backend what changed since it last looked
+(one index lookup) and loads only those cards; they live in a small overlay beside the
+sorted arrays until enough have changed to rebuild (for a large index in a thread, while
+the database answers).
 """
 
 from __future__ import annotations
@@ -82,18 +84,33 @@ def is_plain_term(term: str | None) -> bool:
 class IndexedDocument:
     card_id: int
     collection_id: int
-    title: str  # analysed text, as stored in the full-text index
-    tags: str
-    body: str
+    counts: dict[str, float]  # term → count, each occurrence weighted by its field
+    length: int  # in tokens, as BM25 counts it
+
+
+def weighted_counts(
+    fields: list[tuple[list[str], float]], extra_length: int = 0
+) -> tuple[dict[str, float], int]:
+    """The terms of a card's fields (terms, weight) with their weighted counts, and its
+    length in tokens (plus `extra_length` tokens held outside these fields). The longest
+    field should come first: it is counted in C."""
+    (first, first_weight), *rest = fields
+    # Counter's ints stand for the weights' floats until a weight other than 1 is applied.
+    counts = cast(dict[str, float], Counter(first))
+    if first_weight != 1:
+        counts = {term: n * first_weight for term, n in counts.items()}
+    for terms, weight in rest:
+        for term in terms:
+            counts[term] = counts.get(term, 0) + weight
+    return counts, sum(len(terms) for terms, _ in fields) + extra_length
+
+
+# A change: (card id, the backend's serial for it). Card id 0 stands for every card.
+Change = tuple[int, int]
 
 
 class DocumentSource(Protocol):
     """What the in-memory index needs from a backend."""
-
-    # Weights of title, tags and body in the score, as in the backend's own ranking.
-    field_weights: tuple[float, float, float]
-    # Tokens each row holds outside title, tags and body (FTS5 counts them in its length).
-    extra_length: int
 
     def documents(self, card_ids: list[int] | None = None) -> Iterator[IndexedDocument]:
         """Indexed cards (all, or those of `card_ids` still indexed)."""
@@ -101,12 +118,10 @@ class DocumentSource(Protocol):
 
     def document_count(self) -> int: ...
 
-    def last_change(self) -> int:
-        """The serial of the latest change (0: none recorded)."""
-        ...
-
-    def changes_after(self, serial: int) -> list[tuple[int, int]]:
-        """(card id, serial) of every change after `serial`; card id 0: every card."""
+    def changes_since(self, position: int | None) -> tuple[int, list[Change] | None]:
+        """The new position in the change log, and the changes since `position` (None:
+        start afresh, from everything). A change may be reported again at later calls;
+        one whose serial is below the new position never is."""
         ...
 
 
@@ -172,7 +187,7 @@ class MemoryIndex:
     # of the index) the arrays are rebuilt.
     OVERLAY_LIMIT = 2_000
     # Up to this many cards the arrays are built during the search that needs them (about
-    # 1.5 s); above, in a thread, while FTS5 answers (100k cards take about half a minute).
+    # 1.5 s); above, in a thread, while the database answers (100k take about half a minute).
     BUILD_INLINE_UPTO = 5_000
     # Readable-collection masks kept (one per permission set seen; 100 kB each at 100k).
     MASKS_KEPT = 64
@@ -184,7 +199,9 @@ class MemoryIndex:
         self._lock = threading.RLock()
         self._building = threading.Lock()
         self._ready = False
-        self._serial = -1
+        self._position: int | None = None  # in the backend's change log
+        # Changes already applied that the log may report again (see changes_since).
+        self._applied: dict[int, int] = {}
         self._reset()
 
     # ------------------------------------------------------------------ loading
@@ -204,21 +221,6 @@ class MemoryIndex:
         self._total_length = 0.0
         self._masks: dict[tuple[int, ...] | None, np.ndarray] = {}
 
-    def _counts(self, doc: IndexedDocument) -> tuple[dict[str, float], int]:
-        """The card's terms with their weighted counts, and its length in tokens."""
-        title_weight, tags_weight, body_weight = self.source.field_weights
-        body = fts_terms(doc.body)
-        # The long field first, counted in C (Counter's ints are the weights' floats here).
-        counts = cast(dict[str, float], Counter(body))
-        if body_weight != 1:
-            counts = {term: n * body_weight for term, n in counts.items()}
-        title, tags = fts_terms(doc.title), fts_terms(doc.tags)
-        for term in title:
-            counts[term] = counts.get(term, 0) + title_weight
-        for term in tags:
-            counts[term] = counts.get(term, 0) + tags_weight
-        return counts, len(body) + len(title) + len(tags) + self.source.extra_length
-
     def _slot(self, card_id: int) -> int:
         slot = self._slot_of.get(card_id)
         if slot is None:
@@ -236,19 +238,18 @@ class MemoryIndex:
             self._size += 1
         return slot
 
-    def _build(self, serial: int) -> None:
+    def _build(self, position: int, applied: list[Change]) -> None:
         """Load every indexed card (the caller holds _building, not _lock: searches go on)."""
         fresh = MemoryIndex(self.source)
 
         def entries() -> Iterator[tuple[int, dict[str, float]]]:
             for doc in self.source.documents():
                 slot = fresh._slot(doc.card_id)
-                counts, length = fresh._counts(doc)
                 fresh._collections[slot] = doc.collection_id
-                fresh._lengths[slot] = length
+                fresh._lengths[slot] = doc.length
                 fresh._alive[slot] = True
-                fresh._total_length += length
-                yield slot, counts
+                fresh._total_length += doc.length
+                yield slot, doc.counts
 
         fresh._base = _Postings(entries())
         fresh._in_base[: fresh._size] = True
@@ -259,7 +260,8 @@ class MemoryIndex:
                 "_masks",
             ):  # fmt: skip
                 setattr(self, name, getattr(fresh, name))
-            self._serial = serial
+            self._position = position
+            self._applied = dict(applied)
             self._ready = True
 
     def _apply(self, docs: Iterable[IndexedDocument], card_ids: set[int]) -> None:
@@ -270,14 +272,13 @@ class MemoryIndex:
             card_ids.discard(doc.card_id)
             slot = self._slot(doc.card_id)
             self._forget(slot)
-            counts, length = self._counts(doc)
-            self._overlay[slot] = counts
-            for term, freq in counts.items():
+            self._overlay[slot] = doc.counts
+            for term, freq in doc.counts.items():
                 self._overlay_postings.setdefault(term, {})[slot] = freq
             self._collections[slot] = doc.collection_id
-            self._lengths[slot] = length
+            self._lengths[slot] = doc.length
             self._alive[slot] = True
-            self._total_length += length
+            self._total_length += doc.length
         for card_id in card_ids:
             gone = self._slot_of.get(card_id)
             if gone is not None:
@@ -296,44 +297,59 @@ class MemoryIndex:
 
     def refresh(self) -> bool:
         """Catch up with the database; False while the index is not (yet) usable."""
-        serial = self.source.last_change()
+        position, changes = self.source.changes_since(self._position if self._ready else None)
         with self._lock:
-            if self._ready and serial == self._serial:
-                return True
-            changes = self.source.changes_after(self._serial) if self._ready else []
-            incremental = (
-                self._ready
-                and serial > self._serial
-                and all(card_id for card_id, _ in changes)
-                and len(self._overlay) + len(changes) <= max(self.OVERLAY_LIMIT, self._size // 10)
-            )
-            if incremental:
-                ids = {card_id for card_id, _ in changes}
-                self._apply(self.source.documents(sorted(ids)), ids)
-                self._serial = max([serial, *(s for _, s in changes)])
-                return True
-        return self._rebuild(serial)
+            if self._ready and changes is not None:
+                new = [(card_id, s) for card_id, s in changes if self._applied.get(card_id) != s]
+                fits = len(self._overlay) + len(new) <= max(self.OVERLAY_LIMIT, self._size // 10)
+                if fits and all(card_id for card_id, _ in new):
+                    if new:
+                        ids = {card_id for card_id, _ in new}
+                        self._apply(self.source.documents(sorted(ids)), ids)
+                        self._applied.update(new)
+                    self._position = position
+                    # What the log will not report again need not be remembered.
+                    self._applied = {c: s for c, s in self._applied.items() if s >= position}
+                    return True
+        return self._rebuild(position, changes or [])
 
-    def _rebuild(self, serial: int) -> bool:
+    def _rebuild(self, position: int, changes: list[Change]) -> bool:
         if self._building.locked():
             return False  # a build is under way: the database answers meanwhile
         if self.source.document_count() <= self.BUILD_INLINE_UPTO:
             with self._building:
-                self._build(serial)
+                self._build(position, changes)
             return True
         if self._building.acquire(blocking=False):
             with self._lock:
-                self._ready = False  # FTS5 answers until the new arrays are in
+                self._ready = False  # the database answers until the new arrays are in
 
             def run() -> None:
                 try:
-                    self._build(serial)
+                    self._build(position, changes)
                 finally:
                     connection.close()  # this thread's own connection
                     self._building.release()
 
             threading.Thread(target=run, name="verity-memory-index", daemon=True).start()
         return False
+
+    def vocabulary(self) -> dict[str, int] | None:
+        """Every term with the number of cards holding it; None until the index is filled.
+        (Reading it from the database takes seconds at 100k cards: PostgreSQL's ts_stat six.)"""
+        with self._lock:
+            if not self._ready:
+                return None
+            base = self._base
+            held = np.diff(base.bounds)
+            current = self._in_base[base.slots]
+            if not current.all():  # leave out the postings of cards changed since the build
+                term_of = np.repeat(np.arange(len(base.terms), dtype=np.int32), held)
+                held = np.bincount(term_of[current], minlength=len(base.terms))
+            terms = {t: n for t, n in zip(base.terms, held.tolist(), strict=True) if n}
+            for term, postings in self._overlay_postings.items():
+                terms[term] = terms.get(term, 0) + len(postings)
+            return terms
 
     # ------------------------------------------------------------------ searching
 

@@ -57,13 +57,17 @@ class EmbeddingState(models.Model):
 
 
 class IndexChange(models.Model):
-    """Which card's full-text row changed last, in commit order: each change takes the next
-    serial inside the write (SQLite has one writer at a time, so serials commit in order).
-    A process's in-memory copy of the index (verity.search.memory) reads the rows past the
-    last serial it saw. Card id 0 stands for "every card" (the index was emptied)."""
+    """When each card's full-text row last changed, written inside the same write. A
+    process's in-memory copy of the index (verity.search.memory) reads the rows it has not
+    seen. Card id 0 stands for "every card" (the index was emptied).
+
+    The serial is, on SQLite, the next number, taken inside the write (one writer at a
+    time, so serials commit in order); on PostgreSQL, the id of the writing transaction,
+    which readers compare with the oldest transaction still running (see
+    verity.search.backends.postgres.changes_since)."""
 
     card_id = models.BigIntegerField(primary_key=True)
-    serial = models.BigIntegerField(unique=True)
+    serial = models.BigIntegerField(db_index=True)
 
     def __str__(self) -> str:
         return f"card {self.card_id} changed (#{self.serial})"

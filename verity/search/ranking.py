@@ -202,9 +202,10 @@ def fuse(
 # Fewer matches than this and misspellings are tried (a query that found a handful of cards
 # may have found them by its one correct word).
 TYPO_RETRY_BELOW = 3
-# How long the cached vocabulary is used before it is re-read. Reading it scans the whole
-# index (about a second per 100k cards), so a stale copy keeps serving while a background
-# thread reads the new one; only a process's very first correction waits for it.
+# How long the cached vocabulary is used before it is re-read. Reading it from the database
+# scans the whole index (seconds per 100k cards; the index in memory has it at hand), so a
+# stale copy keeps serving while a background thread reads the new one; only a process's
+# very first correction waits for it.
 VOCABULARY_SECONDS = 1800
 
 
@@ -224,7 +225,10 @@ _refreshing = threading.Lock()
 
 
 def _load_vocabulary() -> _Vocabulary:
-    terms = get_backend().vocabulary()
+    backend = get_backend()
+    terms = backend.memory.vocabulary() if backend.memory is not None else None
+    if terms is None:
+        terms = backend.vocabulary()
     by_length: dict[int, list[str]] = {}
     for term in terms:
         by_length.setdefault(len(term), []).append(term)

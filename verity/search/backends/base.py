@@ -110,6 +110,10 @@ class Allowed:
             return {row[0] for row in cursor.fetchall()}
 
 
+# How much a term counts in each field, for BM25 (in FTS5 and in the index in memory).
+TITLE_WEIGHT, TAGS_WEIGHT, BODY_WEIGHT = 10.0, 5.0, 1.0
+
+
 class SearchBackend(ABC):
     """index / delete / search / rebuild. `candidates` is the user's readable, filtered cards:
     the backend ranks inside it, so permissions are part of the query."""

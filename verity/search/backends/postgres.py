@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 
 from verity.knowledge.models import Card
 from verity.search.analysis import ParsedQuery, prefix_stem
 from verity.search.backends.base import (
+    BODY_WEIGHT,
+    TAGS_WEIGHT,
+    TITLE_WEIGHT,
     Allowed,
     SearchBackend,
     SearchHit,
     SearchPage,
     document_for,
 )
+from verity.search.memory import Change, IndexedDocument, MemoryIndex
+from verity.search.models import IndexChange
 
 TABLE = "search_document"
 # The fields arrive already stemmed by verity.search.analysis (the same analysis as on
@@ -23,6 +32,47 @@ TABLE = "search_document"
 CONFIG = "simple"
 # The index joined with the query, as d and q(query).
 SOURCE = f"{TABLE} d, to_tsquery('{CONFIG}', %s) q(query)"
+CHANGES = IndexChange._meta.db_table
+EVERY_CARD = 0  # the IndexChange row that stands for all of them
+# One lexeme of a tsvector's text form and its positions: 'price':1A,7 (no letter: D).
+LEXEME = re.compile(r"'((?:[^']|'')*)'(?::([0-9A-D,]+))?")
+
+
+# A change's serial: the writing transaction's id, shifted left by this many bits; the
+# low bits count that transaction's changes to the same card.
+XID_SHIFT = 20
+
+
+def record_changes(cursor: CursorWrapper, card_ids: list[int]) -> None:
+    """Stamp each card's change with the id of the transaction writing it. Transactions
+    commit in any order, so readers do not look for ids above the last they saw but for
+    ids at or above the oldest transaction that was still running then (changes_since).
+    A card changed again in the same transaction gets the next serial, so a reader inside
+    that transaction (a test's) tells the two changes apart."""
+    cursor.execute(
+        f"INSERT INTO {CHANGES} AS c (card_id, serial) "
+        f"SELECT unnest(%s::bigint[]), pg_current_xact_id()::text::bigint << {XID_SHIFT} "
+        "ON CONFLICT (card_id) DO UPDATE SET serial = CASE "
+        f"WHEN c.serial >> {XID_SHIFT} = excluded.serial >> {XID_SHIFT} THEN c.serial + 1 "
+        "ELSE excluded.serial END",
+        [card_ids],
+    )
+
+
+def weighted_lexemes(tsvector: str) -> tuple[dict[str, float], int]:
+    """A tsvector's lexemes with their counts weighted by field (A title, B tags, D body,
+    as index() writes them), and its length in positions. (PostgreSQL keeps at most 256
+    positions of a lexeme and none past 16,383: cards far longer than any card here.)"""
+    counts: dict[str, float] = {}
+    length = 0
+    for lexeme, positions in LEXEME.findall(tsvector):
+        n = positions.count(",") + 1
+        title, tags = positions.count("A"), positions.count("B")
+        counts[lexeme.replace("''", "'")] = (
+            title * TITLE_WEIGHT + tags * TAGS_WEIGHT + (n - title - tags) * BODY_WEIGHT
+        )
+        length += n
+    return counts, length
 
 
 def create_schema(schema_connection: BaseDatabaseWrapper) -> None:
@@ -71,8 +121,13 @@ class PostgresBackend(SearchBackend):
     samples_broad = False
     match_source = SOURCE
 
+    def __init__(self) -> None:
+        if settings.VERITY_SEARCH_MEMORY_INDEX:
+            self.memory = MemoryIndex(self)
+
     def index(self, card: Card) -> None:
         with connection.cursor() as cursor:
+            record_changes(cursor, [card.pk])
             if card.archived_at is not None:
                 cursor.execute(f"DELETE FROM {TABLE} WHERE card_id = %s", [card.pk])
                 return
@@ -89,19 +144,67 @@ class PostgresBackend(SearchBackend):
 
     def delete(self, card_id: int) -> None:
         with connection.cursor() as cursor:
+            record_changes(cursor, [card_id])
             cursor.execute(f"DELETE FROM {TABLE} WHERE card_id = %s", [card_id])
 
     def sweep_orphans(self) -> int:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"DELETE FROM {TABLE} d WHERE NOT EXISTS (SELECT 1 FROM knowledge_card c "
-                "WHERE c.id = d.card_id AND c.archived_at IS NULL)"
+                "WHERE c.id = d.card_id AND c.archived_at IS NULL) RETURNING d.card_id"
             )
-            return int(cursor.rowcount)
+            swept = [row[0] for row in cursor.fetchall()]
+            if swept:
+                record_changes(cursor, swept)
+            return len(swept)
 
     def clear(self) -> None:
         with connection.cursor() as cursor:
+            record_changes(cursor, [EVERY_CARD])
             cursor.execute(f"DELETE FROM {TABLE}")
+
+    # The in-memory index's source (verity.search.memory.DocumentSource).
+
+    def documents(self, card_ids: list[int] | None = None) -> Iterator[IndexedDocument]:
+        sql = (
+            f"SELECT d.card_id, c.collection_id, d.document::text FROM {TABLE} d "
+            f"JOIN {Card._meta.db_table} c ON c.id = d.card_id"
+        )
+        params: list[Any] = []
+        if card_ids is not None:
+            sql += " WHERE d.card_id = ANY(%s)"
+            params = [card_ids]
+        # A server-side cursor: the whole index would not fit in one fetch.
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(2000):
+                for card_id, collection_id, tsvector in rows:
+                    counts, length = weighted_lexemes(tsvector)
+                    yield IndexedDocument(card_id, collection_id, counts, length)
+
+    def document_count(self) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {TABLE}")
+            return int(cursor.fetchone()[0])
+
+    def changes_since(self, position: int | None) -> tuple[int, list[Change] | None]:
+        # The position is the oldest transaction running at the last look: every change
+        # not yet committed then has a serial at or above it; those seen then come again
+        # until it moves past them (the index skips what it has applied). One statement,
+        # so the horizon and the rows are of the same snapshot.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT h.horizon, c.card_id, c.serial FROM (SELECT "
+                f"pg_snapshot_xmin(pg_current_snapshot())::text::bigint << {XID_SHIFT} "
+                "AS horizon) h "
+                f"LEFT JOIN {CHANGES} c ON c.serial >= %s",
+                [position if position is not None else 2**62],
+            )
+            rows = cursor.fetchall()
+        horizon = int(rows[0][0])
+        if position is None:
+            return horizon, None
+        return horizon, [(int(card_id), int(s)) for _, card_id, s in rows if card_id is not None]
 
     def indexed_ids(self) -> set[int]:
         with connection.cursor() as cursor:

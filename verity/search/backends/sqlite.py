@@ -13,19 +13,29 @@ from django.db.backends.utils import CursorWrapper
 from verity.knowledge.models import Card
 from verity.search.analysis import ParsedQuery, prefix_stem
 from verity.search.backends.base import (
+    BODY_WEIGHT,
+    TAGS_WEIGHT,
+    TITLE_WEIGHT,
     Allowed,
     SearchBackend,
     SearchHit,
     SearchPage,
     document_for,
 )
-from verity.search.memory import TOKENIZER, IndexedDocument, MemoryIndex
+from verity.search.memory import (
+    TOKENIZER,
+    Change,
+    IndexedDocument,
+    MemoryIndex,
+    fts_terms,
+    weighted_counts,
+)
 from verity.search.models import IndexChange
 
 TABLE = "search_card_fts"
 # Field weights for bm25(): title counts most, then tags, then the body; raw is not
 # indexed and scope only filters, so neither adds to the score.
-WEIGHTS = (10.0, 5.0, 1.0, 0.0, 0.0)
+WEIGHTS = (TITLE_WEIGHT, TAGS_WEIGHT, BODY_WEIGHT, 0.0, 0.0)
 VOCAB = "search_card_vocab_col"
 # The query's words are matched in these columns only (never against scope tokens).
 TEXT_COLUMNS = "{title tags body}"
@@ -98,8 +108,6 @@ def scope_expression(collection_ids: list[int]) -> str:
 
 class SQLiteBackend(SearchBackend):
     match_source = TABLE
-    field_weights = WEIGHTS[:3]
-    extra_length = 1  # the scope token: FTS5 counts it in a row's length
 
     def __init__(self) -> None:
         if settings.VERITY_SEARCH_MEMORY_INDEX:
@@ -165,22 +173,30 @@ class SQLiteBackend(SearchBackend):
                 cursor.execute(query, params)
                 while rows := cursor.fetchmany(2000):
                     for card_id, scope, title, tags, body in rows:
-                        yield IndexedDocument(card_id, int(scope[1:]), title, tags, body)
+                        counts, length = weighted_counts(
+                            [(fts_terms(body), BODY_WEIGHT), (fts_terms(title), TITLE_WEIGHT),
+                             (fts_terms(tags), TAGS_WEIGHT)],
+                            extra_length=1,  # the scope token: FTS5 counts it in the length
+                        )  # fmt: skip
+                        yield IndexedDocument(card_id, int(scope[1:]), counts, length)
 
     def document_count(self) -> int:
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT count(*) FROM {TABLE}_docsize")
             return int(cursor.fetchone()[0])
 
-    def last_change(self) -> int:
+    def changes_since(self, position: int | None) -> tuple[int, list[Change] | None]:
+        # The position is the highest serial seen: serials are taken in commit order.
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT max(serial) FROM {CHANGES}")
-            return int(cursor.fetchone()[0] or 0)
-
-    def changes_after(self, serial: int) -> list[tuple[int, int]]:
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT card_id, serial FROM {CHANGES} WHERE serial > %s", [serial])
-            return [(int(card_id), int(s)) for card_id, s in cursor.fetchall()]
+            serial = int(cursor.fetchone()[0] or 0)
+            if position is None or serial < position:  # never looked, or the log was emptied
+                return serial, None
+            if serial == position:
+                return position, []
+            cursor.execute(f"SELECT card_id, serial FROM {CHANGES} WHERE serial > %s", [position])
+            changes = [(int(card_id), int(s)) for card_id, s in cursor.fetchall()]
+        return max([serial, *(s for _, s in changes)]), changes
 
     def match_query(self, parsed: ParsedQuery, match_all: bool, titles_only: bool = False) -> str:
         return match_expression(parsed, match_all, TITLE_COLUMNS if titles_only else TEXT_COLUMNS)

@@ -28,7 +28,7 @@ def default_threads() -> int:
 
 def load_search_index(worker: Any) -> None:
     """Start filling the worker's in-memory search index at once, not at its first search
-    (at 100k cards that takes half a minute, in a thread; FTS5 answers meanwhile)."""
+    (at 100k cards that takes half a minute, in a thread; the database answers meanwhile)."""
     from verity.search.services import load_memory_index
 
     try:
