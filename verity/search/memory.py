@@ -105,8 +105,9 @@ def weighted_counts(
     return counts, sum(len(terms) for terms, _ in fields) + extra_length
 
 
-# A change: (card id, the backend's serial for it). Card id 0 stands for every card.
+# A change: (card id, the backend's serial for it).
 Change = tuple[int, int]
+EVERY_CARD = 0  # the card id of a change to every card (the index was emptied)
 
 
 class DocumentSource(Protocol):
@@ -302,7 +303,7 @@ class MemoryIndex:
             if self._ready and changes is not None:
                 new = [(card_id, s) for card_id, s in changes if self._applied.get(card_id) != s]
                 fits = len(self._overlay) + len(new) <= max(self.OVERLAY_LIMIT, self._size // 10)
-                if fits and all(card_id for card_id, _ in new):
+                if fits and all(card_id != EVERY_CARD for card_id, _ in new):
                     if new:
                         ids = {card_id for card_id, _ in new}
                         self._apply(self.source.documents(sorted(ids)), ids)

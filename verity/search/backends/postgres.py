@@ -23,7 +23,7 @@ from verity.search.backends.base import (
     SearchPage,
     document_for,
 )
-from verity.search.memory import Change, IndexedDocument, MemoryIndex
+from verity.search.memory import EVERY_CARD, Change, IndexedDocument, MemoryIndex
 from verity.search.models import IndexChange
 
 TABLE = "search_document"
@@ -33,7 +33,6 @@ CONFIG = "simple"
 # The index joined with the query, as d and q(query).
 SOURCE = f"{TABLE} d, to_tsquery('{CONFIG}', %s) q(query)"
 CHANGES = IndexChange._meta.db_table
-EVERY_CARD = 0  # the IndexChange row that stands for all of them
 # One lexeme of a tsvector's text form and its positions: 'price':1A,7 (no letter: D).
 LEXEME = re.compile(r"'((?:[^']|'')*)'(?::([0-9A-D,]+))?")
 

@@ -23,6 +23,7 @@ from verity.search.backends.base import (
     document_for,
 )
 from verity.search.memory import (
+    EVERY_CARD,
     TOKENIZER,
     Change,
     IndexedDocument,
@@ -41,7 +42,6 @@ VOCAB = "search_card_vocab_col"
 TEXT_COLUMNS = "{title tags body}"
 TITLE_COLUMNS = "{title tags}"
 CHANGES = IndexChange._meta.db_table
-EVERY_CARD = 0  # the IndexChange row that stands for all of them
 
 
 def record_changes(cursor: CursorWrapper, card_ids: list[int]) -> None:
