@@ -16,7 +16,7 @@ from verity.knowledge.models import Card
 from verity.search.analysis import parse_query
 from verity.search.backends import get_backend
 from verity.search.backends.base import candidate_sql
-from verity.search.services import SearchFilters, rebuild_index, search_cards
+from verity.search.services import SearchFilters, rebuild_index, result_cards, search_cards
 
 pytestmark = pytest.mark.django_db
 
@@ -87,9 +87,9 @@ def test_a_saved_card_is_searchable_at_once_and_archived_is_gone(
 def test_plain_texts_vocabulary_and_index_listing(library: dict[str, Card]) -> None:
     backend = get_backend()
     ids = [library["title"].pk, library["ru"].pk]
-    texts = backend.plain_texts(ids)
-    assert texts[library["title"].pk] == "Terms for a second year."
-    assert "продление" in texts[library["ru"].pk]
+    cards = result_cards(ids, texts=True)
+    assert cards[library["title"].pk].plain_text == "Terms for a second year."
+    assert "продление" in (cards[library["ru"].pk].plain_text or "")
     vocabulary = backend.vocabulary()
     assert vocabulary["discount"] >= 3  # stems, with the number of cards holding them
     assert "скидк" in vocabulary

@@ -115,6 +115,7 @@ class Card(models.Model):
     tags = models.ManyToManyField(Tag, blank=True, related_name="cards")
     # Set by the search on its result cards only (verity.search.services.result_cards).
     tag_names: list[str]
+    plain_text: str | None
     folders: models.ManyToManyField[Folder, CardFolder] = models.ManyToManyField(
         Folder, through="CardFolder", related_name="cards", blank=True
     )

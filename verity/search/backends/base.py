@@ -231,8 +231,9 @@ class SearchBackend(ABC):
         """One page of all allowed matches by score, with their number."""
 
     @abstractmethod
-    def plain_texts(self, card_ids: list[int]) -> dict[int, str]:
-        """The indexed plain text of each card, for snippets."""
+    def plain_text_sql(self, card_id: str) -> str:
+        """A scalar subquery giving the indexed plain text (for snippets) of the card whose
+        id is the SQL expression `card_id`; result_cards() reads it with the cards."""
 
     @abstractmethod
     def vocabulary(self) -> dict[str, int]:

@@ -255,10 +255,8 @@ class PostgresBackend(SearchBackend):
             *allowed_params,
         ]
 
-    def plain_texts(self, card_ids: list[int]) -> dict[int, str]:
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT card_id, body FROM {TABLE} WHERE card_id = ANY(%s)", [card_ids])
-            return dict(cursor.fetchall())
+    def plain_text_sql(self, card_id: str) -> str:
+        return f"(SELECT body FROM {TABLE} WHERE card_id = {card_id})"
 
     def vocabulary(self) -> dict[str, int]:
         with connection.cursor() as cursor:

@@ -251,15 +251,8 @@ class SQLiteBackend(SearchBackend):
             *allowed_params,
         ]
 
-    def plain_texts(self, card_ids: list[int]) -> dict[int, str]:
-        if not card_ids:
-            return {}
-        placeholders = ", ".join(["%s"] * len(card_ids))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT rowid, raw FROM {TABLE} WHERE rowid IN ({placeholders})", card_ids
-            )
-            return dict(cursor.fetchall())
+    def plain_text_sql(self, card_id: str) -> str:
+        return f"(SELECT raw FROM {TABLE} WHERE rowid = {card_id})"
 
     def vocabulary(self) -> dict[str, int]:
         with connection.cursor() as cursor:
