@@ -232,6 +232,21 @@ def test_a_server_process_fills_it_before_the_first_search(
     assert memory._ready and memory._size == len(shelf) + 2  # and the cast's two cards
 
 
+def test_waiting_for_a_build_that_keeps_failing_ends_with_a_clear_error(
+    memory: MemoryIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attempts = []
+
+    def never_ready() -> bool:
+        attempts.append(1)
+        return False  # as while a build in a thread keeps failing
+
+    monkeypatch.setattr(memory, "refresh", never_ready)
+    with pytest.raises(TimeoutError, match="not ready after"):
+        search.load_memory_index(wait=True, timeout=0.5)
+    assert len(attempts) >= 2  # it did wait and retry before giving up
+
+
 def plain_card(cast: Any, title: str, content: str, tags: list[str] | None = None) -> Card:
     return knowledge.card_create(
         user=cast.admin, collection=cast.sales_collection, title=title, content=content,

@@ -282,11 +282,18 @@ def indexable_cards() -> QuerySet[Card]:
     return Card.objects.filter(archived_at__isnull=True)
 
 
-def load_memory_index(*, wait: bool = False) -> None:
+def load_memory_index(*, wait: bool = False, timeout: float = 900.0) -> None:
     """Bring this process's in-memory copy of the index up to date (see verity.search.memory);
-    a large one is built in a thread, which `wait` waits for."""
+    a large one is built in a thread, which `wait` waits for, up to `timeout` seconds (a
+    build that keeps failing logs why each time and would otherwise be retried forever)."""
     memory = get_backend().memory
+    deadline = time.monotonic() + timeout
     while memory is not None and not memory.refresh() and wait:
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"The search index in memory was not ready after {timeout:.0f} s; "
+                "the log says why its build failed."
+            )
         time.sleep(0.2)
 
 
