@@ -183,7 +183,7 @@ def test_many_changes_rebuild_the_arrays(
             answers(cast.admin, "renewal", use_memory=True),
             answers(cast.admin, "renewal", use_memory=False),
         )
-        assert len(memory._overlay) <= 3  # past the limit the arrays were rebuilt
+        assert len(memory._contents.overlay) <= 3  # past the limit the arrays were rebuilt
     search.rebuild_index()
     assert_same_page(
         answers(cast.sales_reader, "ren", use_memory=True),
@@ -229,7 +229,7 @@ def test_a_server_process_fills_it_before_the_first_search(
 ) -> None:
     assert not memory._ready
     search.load_memory_index()  # what `verity serve` runs as each worker starts
-    assert memory._ready and memory._size == len(shelf) + 2  # and the cast's two cards
+    assert memory._ready and memory._contents.size == len(shelf) + 2  # and the cast's two cards
 
 
 def test_waiting_for_a_build_that_keeps_failing_ends_with_a_clear_error(

@@ -183,6 +183,196 @@ def _with_overlay(
     )
 
 
+class _Contents:
+    """What the index holds: per slot (one per card ever seen) its card, collection, length
+    and whether it is indexed; the postings built in one go (`base`) and the overlay of
+    cards changed since. A build fills a new one and swaps it in whole."""
+
+    # Readable-collection masks kept (one per permission set seen; 100 kB each at 100k).
+    MASKS_KEPT = 64
+
+    def __init__(self) -> None:
+        self.slot_of: dict[int, int] = {}
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.collections = np.zeros(0, dtype=np.int64)
+        self.lengths = np.zeros(0, dtype=np.float64)
+        self.alive = np.zeros(0, dtype=bool)
+        self.size = 0
+        self.base = _Postings()
+        self.in_base = np.zeros(0, dtype=bool)  # the slot's postings in `base` are current
+        self.overlay: dict[int, dict[str, float]] = {}  # slot → terms, for cards changed since
+        self.overlay_postings: dict[str, dict[int, float]] = {}
+        self.overlay_terms: list[str] | None = []  # sorted, None when stale
+        self.total_length = 0.0
+        self.masks: dict[tuple[int, ...] | None, np.ndarray] = {}
+
+    def slot(self, card_id: int) -> int:
+        slot = self.slot_of.get(card_id)
+        if slot is None:
+            if self.size == len(self.ids):
+                extra = max(1024, len(self.ids))
+                self.ids = np.concatenate([self.ids, np.zeros(extra, dtype=np.int64)])
+                self.collections = np.concatenate(
+                    [self.collections, np.zeros(extra, dtype=np.int64)]
+                )
+                self.lengths = np.concatenate([self.lengths, np.zeros(extra)])
+                self.alive = np.concatenate([self.alive, np.zeros(extra, dtype=bool)])
+                self.in_base = np.concatenate([self.in_base, np.zeros(extra, dtype=bool)])
+            slot = self.slot_of[card_id] = self.size
+            self.ids[slot] = card_id
+            self.size += 1
+        return slot
+
+    def place(self, doc: IndexedDocument) -> int:
+        """The card's slot, holding its collection and length, counted as indexed."""
+        slot = self.slot(doc.card_id)
+        self.collections[slot] = doc.collection_id
+        self.lengths[slot] = doc.length
+        self.alive[slot] = True
+        self.total_length += doc.length
+        return slot
+
+    def apply(self, docs: Iterable[IndexedDocument], card_ids: set[int]) -> None:
+        """Cards that changed: `docs` are those still indexed, the rest of `card_ids` left."""
+        self.masks.clear()
+        self.overlay_terms = None
+        for doc in docs:
+            card_ids.discard(doc.card_id)
+            self.forget(self.slot(doc.card_id))
+            slot = self.place(doc)
+            self.overlay[slot] = doc.counts
+            for term, freq in doc.counts.items():
+                self.overlay_postings.setdefault(term, {})[slot] = freq
+        for card_id in card_ids:
+            gone = self.slot_of.get(card_id)
+            if gone is not None:
+                self.forget(gone)
+
+    def forget(self, slot: int) -> None:
+        if self.alive[slot]:
+            self.alive[slot] = False
+            self.total_length -= self.lengths[slot]
+        self.in_base[slot] = False
+        for term in self.overlay.pop(slot, ()):
+            postings = self.overlay_postings[term]
+            del postings[slot]
+            if not postings:
+                del self.overlay_postings[term]
+
+    def vocabulary(self) -> dict[str, int]:
+        """Every term with the number of cards holding it now."""
+        base = self.base
+        held = np.diff(base.bounds)
+        current = self.in_base[base.slots]
+        if not current.all():  # leave out the postings of cards changed since the build
+            term_of = np.repeat(np.arange(len(base.terms), dtype=np.int32), held)
+            held = np.bincount(term_of[current], minlength=len(base.terms))
+        terms = {t: n for t, n in zip(base.terms, held.tolist(), strict=True) if n}
+        for term, postings in self.overlay_postings.items():
+            terms[term] = terms.get(term, 0) + len(postings)
+        return terms
+
+    def of_term(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        slots, freqs = self.current(*self.base.of_term(term))
+        extra = self.overlay_postings.get(term)
+        return _with_overlay(slots, freqs, [extra] if extra else [])
+
+    def of_prefix(self, prefix: str) -> tuple[np.ndarray, np.ndarray]:
+        slots, freqs = self.current(*self.base.of_prefix(prefix))
+        if self.overlay_postings:
+            if self.overlay_terms is None:
+                self.overlay_terms = sorted(self.overlay_postings)
+            terms = self.overlay_terms
+            first = bisect.bisect_left(terms, prefix)
+            last = bisect.bisect_left(terms, prefix + "\U0010ffff", first)
+            extra = [self.overlay_postings[t] for t in terms[first:last]]
+            slots, freqs = _with_overlay(slots, freqs, extra)
+        # A card holding several terms with the prefix counts all of them, once.
+        summed = np.bincount(slots, weights=freqs, minlength=self.size)
+        slots = np.flatnonzero(np.bincount(slots, minlength=self.size)).astype(np.int32)
+        return slots, summed[slots]
+
+    def current(self, slots: np.ndarray, freqs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Drop base postings of cards changed since the arrays were built."""
+        if slots.size and not self.in_base[slots].all():
+            keep = self.in_base[slots]
+            return slots[keep], freqs[keep]
+        return slots, freqs
+
+    def allowed(self, collections: list[int] | None) -> np.ndarray:
+        key = None if collections is None else tuple(sorted(set(collections)))
+        mask = self.masks.get(key)
+        if mask is None:
+            mask = self.alive[: self.size].copy()
+            if key is not None:
+                mask &= np.isin(self.collections[: self.size], np.array(key, dtype=np.int64))
+            if len(self.masks) >= self.MASKS_KEPT:
+                self.masks.clear()
+            self.masks[key] = mask
+        return mask
+
+    def ranked(
+        self,
+        terms: list[str],
+        prefixes: list[str],
+        excluded: list[str],
+        collections: list[int] | None,
+        *,
+        match_all: bool,
+        limit: int,
+        offset: int,
+    ) -> SearchPage:
+        size = self.size
+        alive = int(self.alive[:size].sum())
+        if not alive:
+            return SearchPage()
+        # The query's phrases in FTS5's order (words, then the prefix's options), and the
+        # operands that must all match: each word, and the prefix in any of its forms.
+        phrases = [self.of_term(t) for t in terms] + [self.of_prefix(p) for p in prefixes]
+        operands = [[p] for p in phrases[: len(terms)]]
+        if prefixes:
+            operands.append(phrases[len(terms) :])
+        matched = np.zeros(size, dtype=np.int16)
+        for operand in operands:
+            if len(operand) == 1:
+                matched[operand[0][0]] += 1
+            else:  # a card holding several forms of the prefix counts once
+                holds = np.zeros(size, dtype=bool)
+                for slots, _ in operand:
+                    holds[slots] = True
+                matched += holds
+        wanted = (matched == len(operands)) if match_all else (matched > 0)
+        wanted &= self.allowed(collections)
+        for term in excluded:
+            wanted[self.of_term(term)[0]] = False
+        found = np.flatnonzero(wanted)
+        total = int(found.size)
+        if not total:
+            return SearchPage()
+
+        average = self.total_length / alive
+        scores = np.zeros(size)
+        for slots, freqs in phrases:
+            holders = slots.size  # each of a phrase's slots is a distinct, current card
+            idf = math.log((alive - holders + 0.5) / (holders + 0.5))
+            idf = idf if idf > 0 else IDF_FLOOR
+            f = freqs.astype(np.float64)
+            damping = K1 * (1 - B + B * self.lengths[slots] / average)
+            scores[slots] += idf * ((f * (K1 + 1.0)) / (f + damping))
+
+        found_scores = scores[found]
+        wanted_count = offset + limit
+        if found.size > wanted_count:
+            # Keep every card tied with the last one in, so ties break by id as in SQL.
+            cut = -np.partition(-found_scores, wanted_count - 1)[wanted_count - 1]
+            keep = found_scores >= cut
+            found, found_scores = found[keep], found_scores[keep]
+        card_ids = self.ids[found]
+        order = np.lexsort((card_ids, -found_scores))[offset:wanted_count]
+        hits = [SearchHit(int(card_ids[i]), float(found_scores[i])) for i in order]
+        return SearchPage(hits=hits, total=total)
+
+
 class MemoryIndex:
     # Cards changed since the last build are kept in an overlay; past this many (or a tenth
     # of the index) the arrays are rebuilt.
@@ -190,8 +380,6 @@ class MemoryIndex:
     # Up to this many cards the arrays are built during the search that needs them (about
     # 1.5 s); above, in a thread, while the database answers (100k take about half a minute).
     BUILD_INLINE_UPTO = 5_000
-    # Readable-collection masks kept (one per permission set seen; 100 kB each at 100k).
-    MASKS_KEPT = 64
 
     def __init__(self, source: DocumentSource, *, in_transactions: bool = False) -> None:
         self.source = source
@@ -203,98 +391,25 @@ class MemoryIndex:
         self._position: int | None = None  # in the backend's change log
         # Changes already applied that the log may report again (see changes_since).
         self._applied: dict[int, int] = {}
-        self._reset()
+        self._contents = _Contents()
 
     # ------------------------------------------------------------------ loading
 
-    def _reset(self) -> None:
-        self._slot_of: dict[int, int] = {}
-        self._ids = np.zeros(0, dtype=np.int64)
-        self._collections = np.zeros(0, dtype=np.int64)
-        self._lengths = np.zeros(0, dtype=np.float64)
-        self._alive = np.zeros(0, dtype=bool)
-        self._size = 0
-        self._base = _Postings()
-        self._in_base = np.zeros(0, dtype=bool)  # the slot's postings in _base are current
-        self._overlay: dict[int, dict[str, float]] = {}  # slot → terms, for cards changed since
-        self._overlay_postings: dict[str, dict[int, float]] = {}
-        self._overlay_terms: list[str] | None = []  # sorted, None when stale
-        self._total_length = 0.0
-        self._masks: dict[tuple[int, ...] | None, np.ndarray] = {}
-
-    def _slot(self, card_id: int) -> int:
-        slot = self._slot_of.get(card_id)
-        if slot is None:
-            if self._size == len(self._ids):
-                extra = max(1024, len(self._ids))
-                self._ids = np.concatenate([self._ids, np.zeros(extra, dtype=np.int64)])
-                self._collections = np.concatenate(
-                    [self._collections, np.zeros(extra, dtype=np.int64)]
-                )
-                self._lengths = np.concatenate([self._lengths, np.zeros(extra)])
-                self._alive = np.concatenate([self._alive, np.zeros(extra, dtype=bool)])
-                self._in_base = np.concatenate([self._in_base, np.zeros(extra, dtype=bool)])
-            slot = self._slot_of[card_id] = self._size
-            self._ids[slot] = card_id
-            self._size += 1
-        return slot
-
     def _build(self, position: int, applied: list[Change]) -> None:
         """Load every indexed card (the caller holds _building, not _lock: searches go on)."""
-        fresh = MemoryIndex(self.source)
+        fresh = _Contents()
 
         def entries() -> Iterator[tuple[int, dict[str, float]]]:
             for doc in self.source.documents():
-                slot = fresh._slot(doc.card_id)
-                fresh._collections[slot] = doc.collection_id
-                fresh._lengths[slot] = doc.length
-                fresh._alive[slot] = True
-                fresh._total_length += doc.length
-                yield slot, doc.counts
+                yield fresh.place(doc), doc.counts
 
-        fresh._base = _Postings(entries())
-        fresh._in_base[: fresh._size] = True
+        fresh.base = _Postings(entries())
+        fresh.in_base[: fresh.size] = True
         with self._lock:
-            for name in (
-                "_slot_of", "_ids", "_collections", "_lengths", "_alive", "_size", "_base",
-                "_in_base", "_overlay", "_overlay_postings", "_overlay_terms", "_total_length",
-                "_masks",
-            ):  # fmt: skip
-                setattr(self, name, getattr(fresh, name))
+            self._contents = fresh
             self._position = position
             self._applied = dict(applied)
             self._ready = True
-
-    def _apply(self, docs: Iterable[IndexedDocument], card_ids: set[int]) -> None:
-        """Cards that changed: `docs` are those still indexed, the rest of `card_ids` left."""
-        self._masks.clear()
-        self._overlay_terms = None
-        for doc in docs:
-            card_ids.discard(doc.card_id)
-            slot = self._slot(doc.card_id)
-            self._forget(slot)
-            self._overlay[slot] = doc.counts
-            for term, freq in doc.counts.items():
-                self._overlay_postings.setdefault(term, {})[slot] = freq
-            self._collections[slot] = doc.collection_id
-            self._lengths[slot] = doc.length
-            self._alive[slot] = True
-            self._total_length += doc.length
-        for card_id in card_ids:
-            gone = self._slot_of.get(card_id)
-            if gone is not None:
-                self._forget(gone)
-
-    def _forget(self, slot: int) -> None:
-        if self._alive[slot]:
-            self._alive[slot] = False
-            self._total_length -= self._lengths[slot]
-        self._in_base[slot] = False
-        for term in self._overlay.pop(slot, ()):
-            postings = self._overlay_postings[term]
-            del postings[slot]
-            if not postings:
-                del self._overlay_postings[term]
 
     def refresh(self) -> bool:
         """Catch up with the database; False while the index is not (yet) usable."""
@@ -302,11 +417,14 @@ class MemoryIndex:
         with self._lock:
             if self._ready and changes is not None:
                 new = [(card_id, s) for card_id, s in changes if self._applied.get(card_id) != s]
-                fits = len(self._overlay) + len(new) <= max(self.OVERLAY_LIMIT, self._size // 10)
+                contents = self._contents
+                fits = len(contents.overlay) + len(new) <= max(
+                    self.OVERLAY_LIMIT, contents.size // 10
+                )
                 if fits and all(card_id != EVERY_CARD for card_id, _ in new):
                     if new:
                         ids = {card_id for card_id, _ in new}
-                        self._apply(self.source.documents(sorted(ids)), ids)
+                        contents.apply(self.source.documents(sorted(ids)), ids)
                         self._applied.update(new)
                     self._position = position
                     # What the log will not report again need not be remembered.
@@ -339,59 +457,9 @@ class MemoryIndex:
         """Every term with the number of cards holding it; None until the index is filled.
         (Reading it from the database takes seconds at 100k cards: PostgreSQL's ts_stat six.)"""
         with self._lock:
-            if not self._ready:
-                return None
-            base = self._base
-            held = np.diff(base.bounds)
-            current = self._in_base[base.slots]
-            if not current.all():  # leave out the postings of cards changed since the build
-                term_of = np.repeat(np.arange(len(base.terms), dtype=np.int32), held)
-                held = np.bincount(term_of[current], minlength=len(base.terms))
-            terms = {t: n for t, n in zip(base.terms, held.tolist(), strict=True) if n}
-            for term, postings in self._overlay_postings.items():
-                terms[term] = terms.get(term, 0) + len(postings)
-            return terms
+            return self._contents.vocabulary() if self._ready else None
 
     # ------------------------------------------------------------------ searching
-
-    def _of_term(self, term: str) -> tuple[np.ndarray, np.ndarray]:
-        slots, freqs = self._current(*self._base.of_term(term))
-        extra = self._overlay_postings.get(term)
-        return _with_overlay(slots, freqs, [extra] if extra else [])
-
-    def _of_prefix(self, prefix: str) -> tuple[np.ndarray, np.ndarray]:
-        slots, freqs = self._current(*self._base.of_prefix(prefix))
-        if self._overlay_postings:
-            if self._overlay_terms is None:
-                self._overlay_terms = sorted(self._overlay_postings)
-            terms = self._overlay_terms
-            first = bisect.bisect_left(terms, prefix)
-            last = bisect.bisect_left(terms, prefix + "\U0010ffff", first)
-            extra = [self._overlay_postings[t] for t in terms[first:last]]
-            slots, freqs = _with_overlay(slots, freqs, extra)
-        # A card holding several terms with the prefix counts all of them, once.
-        summed = np.bincount(slots, weights=freqs, minlength=self._size)
-        slots = np.flatnonzero(np.bincount(slots, minlength=self._size)).astype(np.int32)
-        return slots, summed[slots]
-
-    def _current(self, slots: np.ndarray, freqs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Drop base postings of cards changed since the arrays were built."""
-        if slots.size and not self._in_base[slots].all():
-            keep = self._in_base[slots]
-            return slots[keep], freqs[keep]
-        return slots, freqs
-
-    def _allowed(self, collections: list[int] | None) -> np.ndarray:
-        key = None if collections is None else tuple(sorted(set(collections)))
-        mask = self._masks.get(key)
-        if mask is None:
-            mask = self._alive[: self._size].copy()
-            if key is not None:
-                mask &= np.isin(self._collections[: self._size], np.array(key, dtype=np.int64))
-            if len(self._masks) >= self.MASKS_KEPT:
-                self._masks.clear()
-            self._masks[key] = mask
-        return mask
 
     def ranked(
         self,
@@ -414,66 +482,7 @@ class MemoryIndex:
         ):
             return None
         with self._lock:
-            return self._ranked(parsed.terms, prefixes, parsed.excluded, collections,
-                                match_all=match_all, limit=limit, offset=offset)  # fmt: skip
-
-    def _ranked(
-        self,
-        terms: list[str],
-        prefixes: list[str],
-        excluded: list[str],
-        collections: list[int] | None,
-        *,
-        match_all: bool,
-        limit: int,
-        offset: int,
-    ) -> SearchPage:
-        size = self._size
-        alive = int(self._alive[:size].sum())
-        if not alive:
-            return SearchPage()
-        # The query's phrases in FTS5's order (words, then the prefix's options), and the
-        # operands that must all match: each word, and the prefix in any of its forms.
-        phrases = [self._of_term(t) for t in terms] + [self._of_prefix(p) for p in prefixes]
-        operands = [[p] for p in phrases[: len(terms)]]
-        if prefixes:
-            operands.append(phrases[len(terms) :])
-        matched = np.zeros(size, dtype=np.int16)
-        for operand in operands:
-            if len(operand) == 1:
-                matched[operand[0][0]] += 1
-            else:  # a card holding several forms of the prefix counts once
-                holds = np.zeros(size, dtype=bool)
-                for slots, _ in operand:
-                    holds[slots] = True
-                matched += holds
-        wanted = (matched == len(operands)) if match_all else (matched > 0)
-        wanted &= self._allowed(collections)
-        for term in excluded:
-            wanted[self._of_term(term)[0]] = False
-        found = np.flatnonzero(wanted)
-        total = int(found.size)
-        if not total:
-            return SearchPage()
-
-        average = self._total_length / alive
-        scores = np.zeros(size)
-        for slots, freqs in phrases:
-            holders = slots.size  # each of a phrase's slots is a distinct, current card
-            idf = math.log((alive - holders + 0.5) / (holders + 0.5))
-            idf = idf if idf > 0 else IDF_FLOOR
-            f = freqs.astype(np.float64)
-            damping = K1 * (1 - B + B * self._lengths[slots] / average)
-            scores[slots] += idf * ((f * (K1 + 1.0)) / (f + damping))
-
-        found_scores = scores[found]
-        wanted_count = offset + limit
-        if found.size > wanted_count:
-            # Keep every card tied with the last one in, so ties break by id as in SQL.
-            cut = -np.partition(-found_scores, wanted_count - 1)[wanted_count - 1]
-            keep = found_scores >= cut
-            found, found_scores = found[keep], found_scores[keep]
-        card_ids = self._ids[found]
-        order = np.lexsort((card_ids, -found_scores))[offset:wanted_count]
-        hits = [SearchHit(int(card_ids[i]), float(found_scores[i])) for i in order]
-        return SearchPage(hits=hits, total=total)
+            return self._contents.ranked(
+                parsed.terms, prefixes, parsed.excluded, collections,
+                match_all=match_all, limit=limit, offset=offset,
+            )  # fmt: skip
