@@ -79,6 +79,7 @@ def test_bad_line_is_reported_with_its_number_and_nothing_is_imported(cast, tmp_
             good_row(5, verification_interval_days=45),
             good_row(6, external_id="ext-1"),
             good_row(7, collection="No Such Collection"),
+            good_row(8, tags=[f"tag {n}" for n in range(31)]),
         ],
     )
     with pytest.raises(CommandError, match="nothing was imported"):
@@ -92,6 +93,7 @@ def test_bad_line_is_reported_with_its_number_and_nothing_is_imported(cast, tmp_
     assert "bad verification interval “45”" in problems["line 5"]
     assert "duplicate external_id “ext-1” (also at line 1)" in problems["line 6"]
     assert "unknown collection “No Such Collection”" in problems["line 7"]
+    assert "at most 30 tags" in problems["line 8"]
     assert "line 1" not in problems
     assert Card.objects.count() == before
     assert not Folder.objects.exists()

@@ -23,7 +23,8 @@ card_rows = st.fixed_dictionaries(
         "tags": st.lists(
             st.text(
                 "abcdefghijklmnopqrstuvwxyz-\u0430\u0431\u0432\u0433\u0434", min_size=1, max_size=12
-            )
+            ),
+            max_size=services.MAX_TAGS,  # more is refused (test_import.py)
         ),
         "verification_interval_days": st.sampled_from([None, 7, 30, 90, 180, 365]),
         "external_id": st.uuids().map(str),
