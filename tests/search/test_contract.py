@@ -69,6 +69,32 @@ def test_totals_pages_and_snippets(cast: Any, library: dict[str, Card]) -> None:
     assert "may carry a <mark>discount</mark> after review" in snippets[library["body"].pk]
 
 
+def test_a_percentage_is_a_word_of_its_own(cast: Any) -> None:
+    def make(title: str, content: str) -> Card:
+        return services.card_create(
+            user=cast.admin, collection=cast.sales_collection, title=title, content=content
+        )
+
+    discount = make("Partner discount", "Partners get up to 25% off the first year.")
+    russian = make("Скидка партнёрам", "Партнёрам — скидка до 25 % на первый год.")
+    time_off = make("Time off", "25 days of paid time off a year; give two weeks' notice.")
+
+    def found(query: str) -> list[Card]:
+        return [r.card for r in search_cards(user=cast.admin, query=query).results]
+
+    # "25%" is a discount, not 25 days; the Russian "25 %" (a space before the sign) is the
+    # same word, whichever way the query writes it.
+    for query in ("25%", "25 %", "до 25%"):
+        assert time_off not in found(query)
+    assert set(found("25%")) == {discount, russian}
+    assert found("скидка 25 %") == [russian]
+    assert {discount, russian, time_off} <= set(found("25"))  # the bare number finds them all
+    assert found('"25% off"') == [discount]
+    assert time_off in found("days -25%") and discount not in found("off -25%")
+    snippet = search_cards(user=cast.admin, query="скидка 25 %").results[0].snippet
+    assert "<mark>скидка</mark> до <mark>25 %</mark>" in snippet
+
+
 def test_a_saved_card_is_searchable_at_once_and_archived_is_gone(
     cast: Any, library: dict[str, Card]
 ) -> None:

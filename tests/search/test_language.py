@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from verity.knowledge import services
-from verity.search.analysis import make_snippet, parse_query, stem
+from verity.search.analysis import analyze, make_snippet, parse_query, stem, words
 from verity.search.services import search_cards
 
 
@@ -130,7 +130,24 @@ def test_stop_words_are_dropped_only_when_other_words_remain():
 def test_a_discount_question_is_not_about_time_off():
     parsed = parse_query("can I give 25% off on a 2-year deal?")
     assert stem("off") not in parsed.terms
-    assert {stem("give"), "25", stem("year")} <= set(parsed.terms) and parsed.prefix == "deal"
+    assert {stem("give"), "25pct", stem("year")} <= set(parsed.terms) and parsed.prefix == "deal"
+
+
+def test_a_percentage_is_one_word_however_it_is_typeset():
+    assert words("Скидка 25 % и 25\u00a0% или 10\u201320%!") == [
+        "Скидка",
+        "25%",
+        "и",
+        "25%",
+        "или",
+        "10",
+        "20%",
+    ]
+    # A card's percentage is indexed under the bare number as well, so "25" finds it.
+    assert analyze("Up to 25% off") == "up to 25 25pct off"
+    parsed = parse_query("скидка 25 %")
+    assert parsed.terms == [stem("скидка"), "25pct"] and parsed.prefix is None  # "%" ends it
+    assert parse_query("25").prefix == "25"  # a bare number is still typed on
 
 
 def test_long_questions_keep_their_words():

@@ -12,7 +12,11 @@ from itertools import islice
 
 import Stemmer
 
-WORD_RE = re.compile(r"\w+", re.UNICODE)
+# A percentage is one word ("25%": a discount, not "25 days"); Russian typesetting puts a
+# space, often a non-breaking one, before the sign ("25 %"), which is joined up first.
+WORD_RE = re.compile(r"\d+%|\w+", re.UNICODE)
+PERCENT_SPACE_RE = re.compile(r"(\d)[ \u00a0\u202f]%")
+PERCENT_SUFFIX = "pct"  # "25%" is indexed as "25pct": a term both full-text engines keep whole
 CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
 
 _english = Stemmer.Stemmer("english")
@@ -27,17 +31,30 @@ def normalise(word: str) -> str:
 def stem(word: str) -> str:
     """The index term for one word (lower-cased, ё folded, stemmed by its script)."""
     word = normalise(word)
+    if word.endswith("%"):
+        return word[:-1].rstrip() + PERCENT_SUFFIX
     stemmer = _russian if CYRILLIC_RE.search(word) else _english
     return str(stemmer.stemWord(word))
 
 
+def join_percent_signs(text: str) -> str:
+    return PERCENT_SPACE_RE.sub(r"\1%", text)
+
+
 def words(text: str) -> list[str]:
-    return WORD_RE.findall(text or "")
+    return WORD_RE.findall(join_percent_signs(text or ""))
+
+
+def index_terms(word: str) -> list[str]:
+    """The terms a card's word is indexed under: its stem and, for a percentage, the bare
+    number too (so "25" still finds "25%", while "25%" does not find "25 days")."""
+    term = stem(word)
+    return [term.removesuffix(PERCENT_SUFFIX), term] if word.endswith("%") else [term]
 
 
 def analyze(text: str) -> str:
-    """Text as the index stores it: its stems, space-separated, in order."""
-    return " ".join(stem(w) for w in words(text))
+    """Text as the index stores it: its terms, space-separated, in order."""
+    return " ".join(term for w in words(text) for term in index_terms(w))
 
 
 # ---------------------------------------------------------------- the query language
@@ -108,7 +125,7 @@ def parse_query(query: str) -> ParsedQuery:
     count = 0
     last_word_typed: str | None = None
     typed: list[str] = []
-    for match in TOKEN_RE.finditer((query or "")[:500]):
+    for match in TOKEN_RE.finditer(join_percent_signs((query or "")[:500])):
         if count >= MAX_TERMS:
             break
         negated, phrase, token = match.group(1), match.group(2), match.group(3)
@@ -142,7 +159,8 @@ def parse_query(query: str) -> ParsedQuery:
         parsed.terms.extend(stem(w) for w in token_words)
         typed.append(token)
         count += len(token_words)
-        last_word_typed = normalise(token_words[-1])
+        # A typed "%" ends the number: "25%" is not the start of a longer word.
+        last_word_typed = None if token_words[-1].endswith("%") else normalise(token_words[-1])
     parsed.text = " ".join(typed)
     if last_word_typed and parsed.terms:
         parsed.terms.pop()  # the last word is matched as a prefix of its stem or of itself
@@ -175,7 +193,17 @@ def _head_pattern(heads: frozenset[str]) -> re.Pattern[str] | None:
     if not heads:
         return None
     options = {h.replace("е", "[её]") if "е" in h else re.escape(h) for h in heads}
-    return re.compile(r"\b(?:" + "|".join(sorted(options)) + r")\w*", re.IGNORECASE)
+    # A number's percent sign belongs to it, as in words().
+    return re.compile(
+        r"\b(?:" + "|".join(sorted(options)) + r")\w*(?:[ \u00a0\u202f]?%)?", re.IGNORECASE
+    )
+
+
+def _head(term: str) -> str:
+    """The first letters a word indexed under `term` starts with in the text ("25pct" is
+    written "25%")."""
+    number = term.removesuffix(PERCENT_SUFFIX)
+    return (number if number.isdigit() else term)[:3]
 
 
 def make_snippet(text: str, parsed: ParsedQuery, width: int = 30) -> str:
@@ -188,14 +216,16 @@ def make_snippet(text: str, parsed: ParsedQuery, width: int = 30) -> str:
 
     def hit(word: str) -> bool:
         low = normalise(word)
-        term = stem(low)
-        return term in wanted or any(term.startswith(p) or low.startswith(p) for p in prefixes)
+        return any(
+            term in wanted or any(term.startswith(p) or low.startswith(p) for p in prefixes)
+            for term in index_terms(low)
+        )
 
     # Snowball only rewrites endings, so a word can only match if it starts like one of the
     # wanted stems: one regex finds the words starting with those letters, and only they
     # are stemmed. Only the window's own words are split out afterwards (splitting and
     # stemming every word of a long card was most of a search's time).
-    candidates = _head_pattern(frozenset(w[:3] for w in [*wanted, *prefixes] if w))
+    candidates = _head_pattern(frozenset(_head(w) for w in [*wanted, *prefixes] if w))
     hits = [m.span() for m in candidates.finditer(text) if hit(m.group())] if candidates else []
     start = 0
     if hits:
