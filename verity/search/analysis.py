@@ -15,7 +15,8 @@ import Stemmer
 # A percentage is one word ("25%": a discount, not "25 days"); Russian typesetting puts a
 # space, often a non-breaking one, before the sign ("25 %"), which is joined up first.
 WORD_RE = re.compile(r"\d+%|\w+", re.UNICODE)
-PERCENT_SPACE_RE = re.compile(r"(\d)[ \u00a0\u202f]%")
+SPACE_BEFORE_PERCENT = "[ \u00a0\u202f]"
+PERCENT_SPACE_RE = re.compile(rf"(\d){SPACE_BEFORE_PERCENT}%")
 PERCENT_SUFFIX = "pct"  # "25%" is indexed as "25pct": a term both full-text engines keep whole
 CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
 
@@ -195,7 +196,7 @@ def _head_pattern(heads: frozenset[str]) -> re.Pattern[str] | None:
     options = {h.replace("е", "[её]") if "е" in h else re.escape(h) for h in heads}
     # A number's percent sign belongs to it, as in words().
     return re.compile(
-        r"\b(?:" + "|".join(sorted(options)) + r")\w*(?:[ \u00a0\u202f]?%)?", re.IGNORECASE
+        r"\b(?:" + "|".join(sorted(options)) + rf")\w*(?:{SPACE_BEFORE_PERCENT}?%)?", re.IGNORECASE
     )
 
 

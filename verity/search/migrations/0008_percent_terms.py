@@ -6,13 +6,9 @@ from django.db import migrations
 
 
 def recreate(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "sqlite":
-        from verity.search.backends.sqlite import create_schema, drop_schema
-    else:
-        from verity.search.backends.postgres import create_schema, drop_schema
-    drop_schema(schema_editor.connection)
-    create_schema(schema_editor.connection)
+    from verity.search.backends import recreate_index
+
+    recreate_index(schema_editor.connection)
 
 
 class Migration(migrations.Migration):
